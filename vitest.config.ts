@@ -1,0 +1,26 @@
+import { defineConfig } from "vitest/config";
+
+// Unit tests live beside the code; e2e tests (real engine, real emulator) live under test/.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["sdk/**/*.test.ts", "provider/**/*.test.ts", "emulator/**/*.test.ts", "scripts/**/*.test.ts"],
+          testTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: "e2e",
+          include: ["test/**/*.test.ts"],
+          testTimeout: 300_000,
+          hookTimeout: 120_000,
+          // Each file starts its own engine processes; two cores are the budget.
+          maxWorkers: 2,
+        },
+      },
+    ],
+  },
+});
