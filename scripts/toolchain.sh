@@ -17,11 +17,13 @@ mkdir -p "$tools" "$cache"
 say() { printf '%-28s %s\n' "$1" "$2"; }
 fail() { echo "toolchain: $*" >&2; exit 1; }
 
+without_tools_path() { tr ':' '\n' <<<"$PATH" | grep -v "^$tools/" | paste -sd: -; }
 node_major() { "$1" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
 
 install_node() {
   local system_node
-  system_node="$(command -v node || true)"
+  # Look past our own link (make puts .tools/node/bin first on PATH).
+  system_node="$(PATH="$(without_tools_path)" command -v node || true)"
   if [[ -n "$system_node" && "$(node_major "$system_node")" -ge $NODE_MAJOR ]]; then
     rm -rf "$tools/node"
     say "node $("$system_node" --version)" "system ($system_node)"
@@ -48,20 +50,21 @@ pulumi_minor() { "$1" version 2>/dev/null | sed -n 's/^v\{0,1\}3\.\([0-9]*\)\..*
 build_go_tool() { # <module@version> <package> <output>
   local mod="$1" pkg="$2" out="$3" ldflags="${4:-}"
   local work; work="$(mktemp -d)"
+  # Explicit checks: `set -e` does not apply inside a function called from a condition.
   (
-    cd "$work"
-    go mod init toolchain.local/wrapper >/dev/null 2>&1
-    go get -tool "$mod" >/dev/null
-    go get "github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION" >/dev/null
+    cd "$work" &&
+    go mod init toolchain.local/wrapper >/dev/null 2>&1 &&
+    go get -tool "$mod" &&
+    go get "github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION" &&
     CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $ldflags" -o "$out.partial" "$pkg"
-  )
+  ) || { rm -rf "$work"; return 1; }
   mv "$out.partial" "$out"
   rm -rf "$work"
 }
 
 install_pulumi() {
-  local on_path; on_path="$(command -v pulumi || true)"
-  if [[ -n "$on_path" && "$on_path" != "$tools/"* ]]; then
+  local on_path; on_path="$(PATH="$(without_tools_path)" command -v pulumi || true)"
+  if [[ -n "$on_path" ]]; then
     local minor; minor="$(pulumi_minor "$on_path")"
     if [[ -n "$minor" && "$minor" -ge $PULUMI_MIN_MINOR ]]; then
       mkdir -p "$tools/pulumi/bin"
@@ -91,8 +94,9 @@ install_pulumi() {
 install_language_host() {
   local target="$cache/pulumi-$PULUMI_VERSION/bin/pulumi-language-nodejs"
   local marker="$cache/pulumi-$PULUMI_VERSION/language-nodejs.unavailable"
-  if command -v pulumi-language-nodejs >/dev/null && [[ "$(command -v pulumi-language-nodejs)" != "$tools/"* ]]; then
-    say "pulumi-language-nodejs" "already on PATH ($(command -v pulumi-language-nodejs))"; return
+  local on_path; on_path="$(PATH="$(without_tools_path)" command -v pulumi-language-nodejs || true)"
+  if [[ -n "$on_path" ]]; then
+    say "pulumi-language-nodejs" "already on PATH ($on_path)"; return
   fi
   if [[ ! -x "$target" && ! -f "$marker" ]] && command -v go >/dev/null; then
     local mod=github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3 version=""

@@ -1,0 +1,59 @@
+# Every target puts the project's Node 22 and Pulumi CLI first on PATH, so the two set-up
+# commands (make demo, make test) work on a fresh machine.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+ROOT := $(CURDIR)
+export PATH := $(ROOT)/.tools/node/bin:$(ROOT)/.tools/pulumi/bin:$(PATH)
+export PULUMI_SKIP_UPDATE_CHECK := true
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION := true
+
+.PHONY: toolchain deps build test test-unit test-e2e lint demo demo-clean emulator bench soak generate check-generated clean
+
+toolchain:
+	@bash scripts/toolchain.sh node
+	@$(MAKE) --no-print-directory deps
+	@bash scripts/toolchain.sh pulumi
+	@bash scripts/toolchain.sh plugin
+
+# npm ci only when the lock file changed since the last install.
+deps: node_modules/.installed
+node_modules/.installed: package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+build: deps
+	npx tsc -p tsconfig.build.json
+	@# The serialized dynamic provider requires "pulumi-mcp-tunnels/..." at run time; inside this
+	@# repository that name resolves through this link, as it does from node_modules for users.
+	@ln -sfn .. node_modules/pulumi-mcp-tunnels
+
+lint: deps
+	npx tsc -p tsconfig.json --noEmit
+
+test-unit: deps
+	npx vitest run --project unit
+
+test-e2e: toolchain build
+	npx vitest run --project e2e
+
+test: toolchain build lint
+	@echo "engine: $$(pulumi version) ($$(command -v pulumi)); node $$(node --version)"
+	npx vitest run
+
+emulator: build
+	node dist/emulator/cli.js --port $${PORT:-8787}
+
+demo: toolchain build
+	@echo "make demo: not yet (see the deploy issue)"
+
+demo-clean:
+	@echo "make demo-clean: not yet"
+
+bench: toolchain build
+	@echo "make bench: not yet (see the bench issue)"
+
+soak: toolchain build
+	@echo "make soak: not yet (see the reliability issue)"
+
+clean:
+	rm -rf dist .demo

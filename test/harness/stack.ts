@@ -1,0 +1,54 @@
+import * as fs from "node:fs";
+import { LocalWorkspace, type PulumiFn, type Stack } from "@pulumi/pulumi/automation";
+import { onTestFinished } from "vitest";
+import { hermeticEngineEnv, makeTempDir, pulumiCommand } from "./engine";
+
+export interface HermeticStackOptions {
+  program: PulumiFn;
+  /** Extra environment for the engine and every provider process it starts. */
+  env?: Record<string, string>;
+  /** Stack config (`mcpTunnels:baseUrl`, ...), set before the first operation. */
+  config?: Record<string, { value: string; secret?: boolean }>;
+  projectName?: string;
+  stackName?: string;
+  /** Keep the stack after the test (for tests that hand it to the next step themselves). */
+  keep?: boolean;
+}
+
+export interface HermeticStack {
+  stack: Stack;
+  dir: string;
+  env: Record<string, string>;
+  dispose(): Promise<void>;
+}
+
+/**
+ * A stack on the real engine with nothing shared: its own PULUMI_HOME, file backend and
+ * passphrase secrets provider, driven through the Automation API with an inline program.
+ * Removed after the test unless `keep` is set.
+ */
+export async function createHermeticStack(options: HermeticStackOptions): Promise<HermeticStack> {
+  const dir = makeTempDir("mcp-tunnels-stack");
+  const env = hermeticEngineEnv(dir, options.env);
+  const projectName = options.projectName ?? "mcp-tunnels-test";
+  const workDir = `${dir}/work`;
+  fs.mkdirSync(workDir);
+  const stack = await LocalWorkspace.createOrSelectStack(
+    { stackName: options.stackName ?? "test", projectName, program: options.program },
+    {
+      workDir,
+      pulumiHome: env.PULUMI_HOME,
+      envVars: env,
+      pulumiCommand: await pulumiCommand(),
+      secretsProvider: "passphrase",
+      projectSettings: { name: projectName, runtime: "nodejs", backend: { url: env.PULUMI_BACKEND_URL } },
+    },
+  );
+  if (options.config) await stack.setAllConfig(options.config);
+
+  const dispose = async (): Promise<void> => {
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  if (!options.keep) onTestFinished(dispose);
+  return { stack, dir, env, dispose };
+}
