@@ -1,0 +1,74 @@
+import { PkiError } from "./errors";
+import { decodeCertificateBlocks } from "./pem";
+import { x509 } from "./x509-library";
+
+/**
+ * A certificate whose fields were all decoded up front. The library decodes lazily, so a
+ * malformed extension would otherwise surface as an exception in the middle of a rule check.
+ */
+export interface ParsedCertificate {
+  der: Buffer;
+  certificate: x509.X509Certificate;
+  extensions: x509.Extension[];
+  basicConstraints: x509.BasicConstraintsExtension | null;
+  subjectKeyIdentifier: x509.SubjectKeyIdentifierExtension | null;
+  authorityKeyIdentifier: x509.AuthorityKeyIdentifierExtension | null;
+  keyUsage: x509.KeyUsagesExtension | null;
+  extendedKeyUsage: x509.ExtendedKeyUsageExtension | null;
+  subjectAlternativeName: x509.SubjectAlternativeNameExtension | null;
+}
+
+export function parseCertificateDer(der: Buffer): ParsedCertificate {
+  try {
+    if (!isOneDerSequence(der)) throw new Error("not one DER value");
+    const certificate = new x509.X509Certificate(der);
+    const extensions = certificate.extensions;
+    const types = extensions.map((extension) => extension.type);
+    if (new Set(types).size !== types.length) throw new Error("duplicate extension");
+    // Touch every lazily decoded field so a malformed one fails here.
+    void [certificate.subject, certificate.issuer, certificate.notBefore, certificate.notAfter];
+    void [certificate.signatureAlgorithm, certificate.publicKey.algorithm, certificate.serialNumber];
+    const subjectAlternativeName = certificate.getExtension(x509.SubjectAlternativeNameExtension);
+    void subjectAlternativeName?.names.items;
+    return {
+      der,
+      certificate,
+      extensions,
+      basicConstraints: certificate.getExtension(x509.BasicConstraintsExtension),
+      subjectKeyIdentifier: certificate.getExtension(x509.SubjectKeyIdentifierExtension),
+      authorityKeyIdentifier: certificate.getExtension(x509.AuthorityKeyIdentifierExtension),
+      keyUsage: certificate.getExtension(x509.KeyUsagesExtension),
+      extendedKeyUsage: certificate.getExtension(x509.ExtendedKeyUsageExtension),
+      subjectAlternativeName,
+    };
+  } catch {
+    throw new PkiError(
+      "CERTIFICATE_INVALID",
+      "the decoded bytes are not a well-formed X.509 certificate",
+      "export the certificate again in PEM form (openssl x509 -outform PEM)",
+    );
+  }
+}
+
+/** The first certificate of a PEM text (a leaf comes first in a chain file), or DER bytes. */
+export function parseLeafCertificate(input: string | Uint8Array): ParsedCertificate {
+  if (typeof input !== "string") return parseCertificateDer(Buffer.from(input));
+  const [first] = decodeCertificateBlocks(input);
+  if (first === undefined) {
+    throw new PkiError("PEM_INVALID", "found no CERTIFICATE block", "pass the certificate in PEM or DER form");
+  }
+  return parseCertificateDer(first);
+}
+
+// The X.509 parser accepts trailing bytes after the certificate; a fingerprint over such input
+// would differ from the one every other tool reports, so the outer length must cover it exactly.
+function isOneDerSequence(der: Uint8Array): boolean {
+  if (der.length < 2 || der[0] !== 0x30) return false;
+  const first = der[1] ?? 0;
+  if (first < 0x80) return 2 + first === der.length;
+  const lengthBytes = first & 0x7f;
+  if (lengthBytes === 0 || lengthBytes > 4 || der.length < 2 + lengthBytes) return false;
+  let length = 0;
+  for (let i = 0; i < lengthBytes; i++) length = length * 256 + (der[2 + i] ?? 0);
+  return 2 + lengthBytes + length === der.length;
+}

@@ -1,0 +1,9 @@
+import "./reflect-metadata-shim";
+import { webcrypto } from "node:crypto";
+import * as x509 from "@peculiar/x509";
+
+// Node's WebCrypto is the DOM `Crypto` the library is typed against; that type is not in this
+// project's lib settings, hence the cast.
+x509.cryptoProvider.set(webcrypto as never);
+
+export { x509, webcrypto };
