@@ -24,14 +24,21 @@ const markerProvider: pulumi.dynamic.ResourceProvider = {
   },
 };
 
+class MarkerResource extends pulumi.dynamic.Resource {
+  declare readonly providerPid: pulumi.Output<number>;
+  constructor(name: string, props: { value: string; markerFile: string }) {
+    super(markerProvider, name, { ...props, providerPid: undefined });
+  }
+}
+
 describe("the real Pulumi engine, offline", () => {
   it("previews, creates, shows no changes, plans an update and destroys a dynamic resource", async () => {
     let value = "one";
     const { stack, dir } = await createHermeticStack({
       program: async () => {
         const markerFile = path.join(dir, "marker.log");
-        const resource = new pulumi.dynamic.Resource(markerProvider, "smoke", { value, markerFile, providerPid: undefined }, {});
-        return { providerPid: (resource as unknown as { providerPid: pulumi.Output<number> }).providerPid };
+        const resource = new MarkerResource("smoke", { value, markerFile });
+        return { providerPid: resource.providerPid };
       },
     });
     const markerFile = path.join(dir, "marker.log");

@@ -1,0 +1,98 @@
+import type * as pulumi from "@pulumi/pulumi";
+import type { z } from "zod";
+import { fieldsWhere, type FieldShape, type ResourceSchema } from "../../sdk/schemas/field";
+
+/** The engine's placeholder for values not known until apply (`@pulumi/pulumi/runtime` unknownValue). */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+export const PROVIDER_KEY = "__provider";
+
+export type Props = Record<string, unknown>;
+
+export function containsUnknown(value: unknown): boolean {
+  if (value === UNKNOWN) return true;
+  if (Array.isArray(value)) return value.some(containsUnknown);
+  if (value && typeof value === "object") return Object.values(value).some(containsUnknown);
+  return false;
+}
+
+export interface CheckedInputs<T> {
+  /** Validated inputs with defaults applied; unknown fields passed through untouched. */
+  inputs: Props;
+  /** The known, validated values (unknown fields absent). */
+  known: Partial<T>;
+  unknownKeys: Set<string>;
+  failures: pulumi.dynamic.CheckFailure[];
+}
+
+/**
+ * Validates user inputs against the resource's zod schema. Fields still unknown in preview are
+ * skipped, every failure names its property, and no message repeats the value.
+ */
+export function checkInputs<S extends FieldShape>(resource: ResourceSchema<S>, news: Props): CheckedInputs<z.output<z.ZodObject<S>>> {
+  const schema = resource.inputs;
+  const given: Props = {};
+  const unknownKeys = new Set<string>();
+  for (const [key, value] of Object.entries(news)) {
+    if (key === PROVIDER_KEY || value === undefined || value === null) continue;
+    if (containsUnknown(value)) unknownKeys.add(key);
+    else given[key] = value;
+  }
+  const mask = Object.fromEntries([...unknownKeys].filter((key) => key in schema.shape).map((key) => [key, true as const]));
+  const result = schema.partial(mask as never).safeParse(given, { reportInput: false });
+  if (!result.success) {
+    const failures = result.error.issues.map((issue) => failureFrom(issue));
+    return { inputs: stripUndefined({ ...given, ...unknownOnly(news, unknownKeys) }), known: {}, unknownKeys, failures };
+  }
+  const known = result.data as Partial<z.output<z.ZodObject<S>>>;
+  const failures = (resource.rules ?? []).flatMap((rule) => rule(known as Record<string, unknown>));
+  return { inputs: stripUndefined({ ...known, ...unknownOnly(news, unknownKeys) }), known, unknownKeys, failures };
+}
+
+function failureFrom(issue: z.core.$ZodIssue): pulumi.dynamic.CheckFailure {
+  if (issue.code === "unrecognized_keys") {
+    return { property: issue.keys[0] ?? "", reason: `unknown input ${issue.keys.join(", ")}: remove it (check the spelling against the reference docs)` };
+  }
+  const property = issue.path.map(String).join(".");
+  return { property, reason: `${property}: ${issue.message}` };
+}
+
+function unknownOnly(news: Props, keys: Set<string>): Props {
+  return Object.fromEntries([...keys].map((key) => [key, news[key]]));
+}
+
+function stripUndefined(props: Props): Props {
+  return Object.fromEntries(Object.entries(props).filter(([, value]) => value !== undefined));
+}
+
+const same = (a: unknown, b: unknown): boolean => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+
+/**
+ * Compares recorded outputs with new inputs on input fields only (the serialized provider is not
+ * an input a user changes: a package upgrade must not plan an update). Replace reasons are the
+ * fields whose metadata says a change replaces.
+ */
+export function diffInputs(shape: FieldShape, olds: Props, news: Props): pulumi.dynamic.DiffResult {
+  const changed = Object.keys(shape).filter((key) => !same(olds[key], news[key]));
+  const replaceable = new Set(fieldsWhere(shape, (meta) => meta.replaceOnChanges === true));
+  const replaces = changed.filter((key) => replaceable.has(key));
+  return { changes: changed.length > 0, replaces, deleteBeforeReplace: false };
+}
+
+export function changedFields(shape: FieldShape, olds: Props, news: Props): string[] {
+  return Object.keys(shape).filter((key) => !same(olds[key], news[key]));
+}
+
+/**
+ * Whether a change other than `except` would replace the resource: a new resource, or a
+ * replace-on-change field that differs (or is still unknown) compared with the recorded inputs.
+ */
+export function replacingChange(shape: FieldShape, olds: Props, news: Props, except: string[]): boolean {
+  if (Object.keys(olds).filter((key) => key !== PROVIDER_KEY).length === 0) return true;
+  const replaceable = fieldsWhere(shape, (meta) => meta.replaceOnChanges === true).filter((key) => !except.includes(key));
+  return replaceable.some((key) => !same(olds[key], news[key]));
+}
+
+/** The input fields of recorded outputs: what `read` hands back so a refresh plans nothing. */
+export function inputsFrom(shape: FieldShape, props: Props): Props {
+  return Object.fromEntries(Object.keys(shape).filter((key) => props[key] !== undefined).map((key) => [key, props[key]]));
+}
