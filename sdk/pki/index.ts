@@ -13,3 +13,10 @@ export {
   type ServerCertificateCheckOptions,
   type ServerCertificateFailure,
 } from "./server-certificate-rules";
+export type { GeneratedCertificate } from "./issuance";
+export { generateCertificateAuthority, type CertificateAuthorityOptions } from "./certificate-authority";
+export {
+  issueServerCertificate,
+  type GeneratedServerCertificate,
+  type ServerCertificateOptions,
+} from "./server-certificate";

@@ -9,7 +9,8 @@ export interface StrengthVerdict {
 
 const MIN_RSA_BITS = 2048;
 const ACCEPTED_CURVES: Record<string, string> = { prime256v1: "P-256", secp384r1: "P-384", secp521r1: "P-521" };
-const ACCEPTED_SIGNATURES = new Set(["RSASSA-PKCS1-v1_5", "RSA-PSS", "ECDSA"]);
+const SIGNATURE_NAMES: Record<string, string> = { "RSASSA-PKCS1-v1_5": "RSA", "RSA-PSS": "RSA-PSS", ECDSA: "ECDSA" };
+const KEY_TYPE_NAMES: Record<string, string> = { ed25519: "an Ed25519 key", ed448: "an Ed448 key", dsa: "a DSA key", dh: "a DH key" };
 const ACCEPTED_HASHES = new Set(["SHA-256", "SHA-384", "SHA-512"]);
 
 // Signature algorithms the X.509 library does not name; listed so a rejection can say what it saw.
@@ -45,7 +46,7 @@ export function publicKeyStrength(certificate: x509.X509Certificate): StrengthVe
       return name ? { acceptable: true, description: `ECDSA ${name}` } : { acceptable: false, description: `EC on curve ${curve}` };
     }
     default:
-      return { acceptable: false, description: `a ${key.asymmetricKeyType ?? "unknown"} key` };
+      return { acceptable: false, description: KEY_TYPE_NAMES[key.asymmetricKeyType ?? ""] ?? "a key type this service does not support" };
   }
 }
 
@@ -53,10 +54,10 @@ export function signatureHashStrength(certificate: x509.X509Certificate): Streng
   // The library types this with the DOM `Algorithm`, which this project's lib settings leave out.
   const algorithm = certificate.signatureAlgorithm as unknown as { name: string; hash?: string | { name?: string } };
   const hash = typeof algorithm.hash === "string" ? algorithm.hash : algorithm.hash?.name;
-  if (ACCEPTED_SIGNATURES.has(algorithm.name) && typeof hash === "string" && ACCEPTED_HASHES.has(hash)) {
-    return { acceptable: true, description: `${hash} with ${algorithm.name}` };
+  const signature = SIGNATURE_NAMES[algorithm.name];
+  if (signature && typeof hash === "string") {
+    return { acceptable: ACCEPTED_HASHES.has(hash), description: `${hash} with ${signature}` };
   }
-  if (typeof hash === "string") return { acceptable: false, description: `${hash} with ${algorithm.name}` };
   const known = WEAK_SIGNATURE_NAMES[algorithm.name];
   if (known) return { acceptable: false, description: known };
   if (algorithm.name === "RSA-PSS") return { acceptable: false, description: "RSA-PSS with its default SHA-1 parameters" };

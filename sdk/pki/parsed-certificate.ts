@@ -1,5 +1,5 @@
 import { PkiError } from "./errors";
-import { decodeCertificateBlocks } from "./pem";
+import { decodeCertificateBlocks, decodeSingleCertificate } from "./pem";
 import { x509 } from "./x509-library";
 
 /**
@@ -58,6 +58,16 @@ export function parseLeafCertificate(input: string | Uint8Array): ParsedCertific
     throw new PkiError("PEM_INVALID", "found no CERTIFICATE block", "pass the certificate in PEM or DER form");
   }
   return parseCertificateDer(first);
+}
+
+/** A CA the caller vouches for (registered or generated); an unreadable one is a caller bug. */
+export function parseCaCertificatePem(pem: string): ParsedCertificate {
+  try {
+    return parseCertificateDer(decodeSingleCertificate(pem));
+  } catch (error) {
+    if (!(error instanceof PkiError)) throw error;
+    throw new PkiError("CA_INVALID", `a CA certificate cannot be read: ${error.message}`, error.hint);
+  }
 }
 
 // The X.509 parser accepts trailing bytes after the certificate; a fingerprint over such input

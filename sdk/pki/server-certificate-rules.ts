@@ -2,8 +2,7 @@ import { dnsNameCovers } from "./dns-name-match";
 import { PkiError } from "./errors";
 import { fingerprintOfDer } from "./fingerprint";
 import { publicKeyStrength, signatureHashStrength } from "./key-and-signature-strength";
-import { parseCertificateDer, parseLeafCertificate, type ParsedCertificate } from "./parsed-certificate";
-import { decodeSingleCertificate } from "./pem";
+import { parseCaCertificatePem, parseLeafCertificate, type ParsedCertificate } from "./parsed-certificate";
 import { x509 } from "./x509-library";
 
 export type ServerCertificateFailure =
@@ -36,12 +35,15 @@ const MAX_NAMES_IN_MESSAGE = 5;
 const MAX_NAME_CHARS = 253;
 
 /**
- * The spec's server-certificate rules, as the tunnel's inner TLS applies them. A weak signature
- * hash is reported before the issuer is looked for: such a signature cannot show who signed.
+ * The spec's server-certificate rules, as the tunnel's inner TLS applies them, reporting the
+ * first broken: malformed, weak_signature, unknown_ca, missing_aki, name_mismatch,
+ * bad_key_usage, expired / not_yet_valid (leaf, then CA), weak_key. The signature hash comes
+ * before the issuer because a weak hash cannot show who signed. Never returns archived_ca:
+ * only the caller knows which CAs were archived.
  */
 export async function checkServerCertificate(options: ServerCertificateCheckOptions): Promise<ServerCertificateCheck> {
   const { hostname, now } = options;
-  const cas = options.trustedCaPems.map(parseTrustedCa);
+  const cas = options.trustedCaPems.map(parseCaCertificatePem);
 
   let leaf: ParsedCertificate;
   try {
@@ -131,15 +133,6 @@ export async function checkServerCertificate(options: ServerCertificateCheckOpti
   }
 
   return { ok: true, caFingerprint: fingerprintOfDer(issuer.der) };
-}
-
-function parseTrustedCa(pem: string): ParsedCertificate {
-  try {
-    return parseCertificateDer(decodeSingleCertificate(pem));
-  } catch (error) {
-    if (!(error instanceof PkiError)) throw error;
-    throw new PkiError("CA_INVALID", `a trusted CA cannot be read: ${error.message}`, "pass the PEM of registered CA certificates only");
-  }
 }
 
 /** The CAs whose key verifies the leaf's signature. */
