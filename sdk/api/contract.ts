@@ -94,3 +94,22 @@ export const EMULATOR_FIXTURE = {
   tunnelsSubjectPrefix: "system:serviceaccount:mcp-tunnel:*",
   adminSubject: "admin",
 } as const;
+
+/** `anthropic-beta` the token endpoint requires on a jwt-bearer exchange (as the official SDK sends it). */
+export const FEDERATION_BETA = "oidc-federation-2026-04-01";
+/** `anthropic-beta` the official SDK adds to bearer-authenticated calls; accepted, never required. */
+export const OAUTH_BETA = "oauth-2025-04-20";
+
+/** [decided] `retry-after` seconds on 429 and 529. */
+export const RETRY_AFTER_SECONDS = 1;
+
+/**
+ * [decided] Stable fragments of 409 messages, so a client can tell the conflicts apart without
+ * parsing prose: each 409 message starts with one of these.
+ */
+export const CONFLICT_MESSAGE_PREFIX = {
+  tunnelLimit: "tunnel limit reached",
+  certificateLimit: "certificate limit reached",
+  duplicateCertificate: "certificate already active",
+  tunnelArchived: "tunnel is archived",
+} as const;

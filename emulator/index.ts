@@ -1,0 +1,113 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { certificateRoutes } from "./certificates";
+import { OffsetClock } from "./clock";
+import { STATE_FILE_FORMAT, STATE_FILE_VERSION } from "./constants";
+import { controlPlaneRoutes } from "./control-plane";
+import type { EmulatorContext } from "./emulator-context";
+import { Faults } from "./faults";
+import { federationIssuerRoutes } from "./federation-issuers";
+import { federationRuleRoutes } from "./federation-rules";
+import { refreshBuiltInIssuer, seedState } from "./fixture";
+import { JwksResolver } from "./jwks-resolver";
+import { OidcIssuer } from "./oidc-issuer";
+import { readStateFile, writeStateFileAtomic } from "./persistence";
+import { RequestLog } from "./request-log";
+import { Router } from "./router";
+import { RequestHandler } from "./server";
+import { serviceAccountRoutes } from "./service-accounts";
+import { Store, type State } from "./store";
+import { tokenExchangeRoutes } from "./token-exchange";
+import { tunnelRoutes } from "./tunnels";
+
+export interface EmulatorOptions {
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  /** Defaults to 127.0.0.1; the control plane answers loopback clients only whatever the bind address. */
+  host?: string;
+  /** Persist every change here (atomically) and reload it on start. */
+  statePath?: string;
+  /** Base clock; the control plane's offset is added to it. */
+  now?: () => Date;
+}
+
+export interface RunningEmulator {
+  /** `http://127.0.0.1:<port>` */
+  baseUrl: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function urlHost(host: string): string {
+  if (host === "0.0.0.0" || host === "") return "127.0.0.1";
+  if (host === "::") return "[::1]";
+  return host.includes(":") ? `[${host}]` : host;
+}
+
+export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
+  const host = options.host ?? "127.0.0.1";
+  const clock = new OffsetClock(options.now);
+  const server = createServer({ keepAliveTimeout: 5_000 });
+  const port = await listen(server, options.port ?? 0, host);
+  const baseUrl = `http://${urlHost(host)}:${port}`;
+
+  let oidc: OidcIssuer;
+  let state: State;
+  try {
+    const saved = options.statePath ? readStateFile(options.statePath) : undefined;
+    oidc = saved ? OidcIssuer.fromPrivateJwk(saved.oidc_private_jwk) : OidcIssuer.generate();
+    state = saved ? saved.state : seedState(clock.now(), baseUrl, oidc);
+    refreshBuiltInIssuer(state, baseUrl, oidc);
+  } catch (error) {
+    server.close();
+    throw error;
+  }
+
+  const statePath = options.statePath;
+  const persist = statePath
+    ? (current: State) => writeStateFileAtomic(statePath, { format: STATE_FILE_FORMAT, version: STATE_FILE_VERSION, oidc_private_jwk: oidc.privateJwk, state: current })
+    : undefined;
+  const store = new Store(state, persist);
+  store.replace(state);
+
+  const faults = new Faults();
+  const requestLog = new RequestLog();
+  const context: EmulatorContext = {
+    baseUrl,
+    store,
+    clock,
+    oidc,
+    faults,
+    requestLog,
+    jwks: new JwksResolver(),
+    reset() {
+      clock.offsetSeconds = 0;
+      faults.clear();
+      requestLog.clear();
+      store.replace(seedState(clock.now(), baseUrl, oidc));
+    },
+  };
+  const api = new Router([...tokenExchangeRoutes(), ...tunnelRoutes(), ...certificateRoutes(), ...federationIssuerRoutes(), ...federationRuleRoutes(), ...serviceAccountRoutes()]);
+  const handler = new RequestHandler(context, api, new Router(controlPlaneRoutes()));
+  server.on("request", handler.handle);
+
+  return {
+    baseUrl,
+    port,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
