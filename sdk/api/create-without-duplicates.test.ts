@@ -1,0 +1,122 @@
+import { describe, expect, it } from "vitest";
+import { createWithoutDuplicates, CREATE_LOOKUP_CLOCK_SLACK_MS } from "./create-without-duplicates";
+import { TunnelsApiError, type TunnelsErrorCode } from "./errors";
+
+const failure = (code: TunnelsErrorCode, status?: number) => new TunnelsApiError({ code, summary: code, hint: "h", status });
+
+/** A fake endpoint: each attempt pops an outcome; "commit-then-fail" stores the object and throws. */
+function fakeEndpoint(outcomes: Array<"ok" | "commit-then-fail" | TunnelsApiError>) {
+  const created: string[] = [];
+  let attempts = 0;
+  let lookups = 0;
+  const spec = {
+    description: "tunnel",
+    maxRetries: 3,
+    attempt: async () => {
+      const outcome = outcomes[attempts++] ?? "ok";
+      if (outcome === "ok") {
+        created.push(`obj_${created.length}`);
+        return created.at(-1)!;
+      }
+      if (outcome === "commit-then-fail") {
+        created.push(`obj_${created.length}`);
+        throw failure("SERVER_ERROR", 503);
+      }
+      throw outcome;
+    },
+    findCreated: async () => {
+      lookups++;
+      return created[0];
+    },
+  };
+  return { spec, created, counts: () => ({ attempts, lookups }) };
+}
+
+const noSleep = { sleep: async () => undefined };
+
+describe("createWithoutDuplicates", () => {
+  it("returns the first attempt's object without looking anything up", async () => {
+    const endpoint = fakeEndpoint(["ok"]);
+    await expect(createWithoutDuplicates(endpoint.spec, noSleep)).resolves.toBe("obj_0");
+    expect(endpoint.counts()).toEqual({ attempts: 1, lookups: 0 });
+  });
+
+  it("adopts the object an ambiguous attempt created instead of creating another", async () => {
+    const endpoint = fakeEndpoint(["commit-then-fail"]);
+    await expect(createWithoutDuplicates(endpoint.spec, noSleep)).resolves.toBe("obj_0");
+    expect(endpoint.created).toHaveLength(1);
+    expect(endpoint.counts()).toEqual({ attempts: 1, lookups: 1 });
+  });
+
+  it.each(["TIMEOUT", "CONNECTION", "SERVER_ERROR", "OVERLOADED", "RATE_LIMITED"] as const)(
+    "retries after %s when the look-up finds nothing",
+    async (code) => {
+      const endpoint = fakeEndpoint([failure(code), "ok"]);
+      await expect(createWithoutDuplicates(endpoint.spec, noSleep)).resolves.toBe("obj_0");
+      expect(endpoint.counts()).toEqual({ attempts: 2, lookups: 1 });
+    },
+  );
+
+  it("does not retry a definite failure", async () => {
+    const endpoint = fakeEndpoint([failure("TUNNELS_LIMIT_REACHED", 409)]);
+    await expect(createWithoutDuplicates(endpoint.spec, noSleep)).rejects.toMatchObject({ code: "TUNNELS_LIMIT_REACHED" });
+    expect(endpoint.counts()).toEqual({ attempts: 1, lookups: 0 });
+  });
+
+  it("looks up again when a retry conflicts, since the earlier attempt may be what conflicts", async () => {
+    let lookups = 0;
+    const result = createWithoutDuplicates(
+      {
+        description: "certificate",
+        maxRetries: 3,
+        attempt: (() => {
+          const outcomes = [failure("TIMEOUT"), failure("CERT_ALREADY_ACTIVE", 409)];
+          return async () => {
+            throw outcomes.shift();
+          };
+        })(),
+        // Invisible at the first look-up, visible at the second (a slow commit).
+        findCreated: async () => (++lookups === 2 ? "cert" : undefined),
+      },
+      noSleep,
+    );
+    await expect(result).resolves.toBe("cert");
+  });
+
+  it("gives up after maxRetries with the last ambiguous failure", async () => {
+    const endpoint = fakeEndpoint([failure("OVERLOADED", 529), failure("OVERLOADED", 529), failure("OVERLOADED", 529), failure("OVERLOADED", 529)]);
+    await expect(createWithoutDuplicates(endpoint.spec, noSleep)).rejects.toMatchObject({ code: "OVERLOADED" });
+    expect(endpoint.counts()).toEqual({ attempts: 4, lookups: 4 });
+  });
+
+  it("stops instead of retrying blind when the look-up fails", async () => {
+    const endpoint = fakeEndpoint([failure("TIMEOUT")]);
+    endpoint.spec.findCreated = async () => {
+      throw failure("CONNECTION");
+    };
+    const error = await createWithoutDuplicates(endpoint.spec, noSleep).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "TIMEOUT" });
+    expect((error as TunnelsApiError).summary).toContain("unknown");
+    expect(endpoint.counts().attempts).toBe(1);
+  });
+
+  it("only considers objects created since the attempt began, minus clock slack", async () => {
+    let since: Date | undefined;
+    const endpoint = fakeEndpoint([failure("TIMEOUT"), "ok"]);
+    const findCreated = endpoint.spec.findCreated;
+    endpoint.spec.findCreated = async (s?: Date) => {
+      since = s;
+      return findCreated();
+    };
+    await createWithoutDuplicates(endpoint.spec as never, { ...noSleep, now: () => 1_000_000_000 });
+    expect(since?.getTime()).toBe(1_000_000_000 - CREATE_LOOKUP_CLOCK_SLACK_MS);
+  });
+
+  it("honours the server's retry-after between attempts", async () => {
+    const waits: number[] = [];
+    const endpoint = fakeEndpoint([new TunnelsApiError({ code: "RATE_LIMITED", summary: "s", hint: "h", status: 429, retryAfterSeconds: 2 }), "ok"]);
+    endpoint.spec.findCreated = async () => undefined;
+    await createWithoutDuplicates(endpoint.spec, { sleep: async (ms) => void waits.push(ms) });
+    expect(waits).toEqual([2000]);
+  });
+});

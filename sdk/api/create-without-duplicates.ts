@@ -1,0 +1,94 @@
+import { TunnelsApiError, type TunnelsErrorCode } from "./errors";
+import { retryDelayMs, sleep as realSleep } from "./retry-delay";
+
+/**
+ * How far the server's clock may run behind ours. A look-up only adopts objects created after
+ * the first attempt started minus this, so it never adopts an older object of the same name.
+ */
+export const CREATE_LOOKUP_CLOCK_SLACK_MS = 5 * 60_000;
+
+/** Failures after which the object may or may not exist: the request may have been applied. */
+const AMBIGUOUS: ReadonlySet<TunnelsErrorCode> = new Set([
+  "TIMEOUT",
+  "CONNECTION",
+  "SERVER_ERROR",
+  "OVERLOADED",
+  "RATE_LIMITED",
+]);
+
+export function isAmbiguousFailure(error: TunnelsApiError): boolean {
+  return AMBIGUOUS.has(error.code);
+}
+
+export interface CreateWithoutDuplicatesSpec<T> {
+  /** One attempt, with the SDK's own retries off (they would repeat a non-idempotent create). */
+  attempt(): Promise<T>;
+  /** The object an earlier attempt created, if any, among objects created at or after `since`. */
+  findCreated(since: Date): Promise<T | undefined>;
+  maxRetries: number;
+  /** Names the object in errors, e.g. `tunnel "gateway"`. */
+  description: string;
+}
+
+export interface CreateWithoutDuplicatesDeps {
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+}
+
+/**
+ * Creates an object through a non-idempotent endpoint without ever creating it twice: after an
+ * ambiguous failure it looks the object up, returns it if the failed attempt did create it, and
+ * only otherwise tries again. A conflict right after an ambiguous attempt is also looked up,
+ * since the earlier attempt's own success may be what conflicts (the tunnel limit now counts it,
+ * the certificate is now active).
+ */
+export async function createWithoutDuplicates<T>(
+  spec: CreateWithoutDuplicatesSpec<T>,
+  deps: CreateWithoutDuplicatesDeps = {},
+): Promise<T> {
+  const sleep = deps.sleep ?? realSleep;
+  const since = new Date((deps.now ?? Date.now)() - CREATE_LOOKUP_CLOCK_SLACK_MS);
+  let afterAmbiguous = false;
+
+  for (let retry = 0; ; retry++) {
+    let failure: TunnelsApiError;
+    try {
+      return await spec.attempt();
+    } catch (error) {
+      if (!(error instanceof TunnelsApiError)) throw error;
+      failure = error;
+    }
+
+    if (!isAmbiguousFailure(failure)) {
+      if (afterAmbiguous && failure.status === 409) {
+        const found = await lookUp(spec, since, failure);
+        if (found !== undefined) return found;
+      }
+      throw failure;
+    }
+    afterAmbiguous = true;
+    if (retry < spec.maxRetries) await sleep(retryDelayMs(retry, failure.retryAfterSeconds));
+    const found = await lookUp(spec, since, failure);
+    if (found !== undefined) return found;
+    if (retry >= spec.maxRetries) throw failure;
+  }
+}
+
+async function lookUp<T>(spec: CreateWithoutDuplicatesSpec<T>, since: Date, failure: TunnelsApiError): Promise<T | undefined> {
+  try {
+    return await spec.findCreated(since);
+  } catch (error) {
+    // The finder's own verdict (several candidates, refusing to guess) is final.
+    if (error instanceof TunnelsApiError && error.code === "CONFLICT" && error.status === undefined) throw error;
+    const lookupCode = error instanceof TunnelsApiError ? error.code : "unknown error";
+    // Retrying blind could create a duplicate, so stop and say what may exist.
+    throw new TunnelsApiError({
+      code: failure.code,
+      summary: `${failure.summary}; whether the ${spec.description} was created is unknown, the look-up failed too (${lookupCode})`,
+      hint: `Before retrying, list the objects and look for the ${spec.description}; adopt or archive it so no duplicate is left.`,
+      operation: failure.operation,
+      status: failure.status,
+      requestId: failure.requestId,
+    });
+  }
+}

@@ -1,0 +1,28 @@
+export { TunnelsClient, TunnelOperations, CertificateOperations, type TunnelsClientOptions } from "./tunnels-client";
+export {
+  AdminClient,
+  FederationRuleOperations,
+  ServiceAccountOperations,
+  WorkspaceMemberOperations,
+  type AdminClientOptions,
+} from "./admin-client";
+export type { ApiClientOptions, Paginated } from "./api-session";
+export type { EnvSource } from "./credentials";
+export { TunnelsApiError, TUNNELS_ERROR_CODES, isTunnelsApiError, type TunnelsErrorCode } from "./errors";
+export type {
+  Tunnel,
+  TunnelCertificate,
+  TunnelToken,
+  FederationRule,
+  ServiceAccount,
+  WorkspaceMember,
+  CreateTunnelInput,
+  ListTunnelsInput,
+  ListCertificatesInput,
+  RotateTokenInput,
+  CreateCertificateInput,
+  AddWorkspaceMemberInput,
+  ListAdminInput,
+} from "./objects";
+export { certificateFingerprint } from "./certificate-fingerprint";
+export { CACHE_DIR_VARIABLE } from "./token-cache-path";

@@ -1,0 +1,98 @@
+import { Agent, Headers as UndiciHeaders, Response as UndiciResponse, fetch as undiciFetch } from "undici";
+import { TOKEN_EXCHANGE_PATH } from "./contract";
+import { isRetryableStatus, parseRetryAfterSeconds, retryDelayMs, sleep } from "./retry-delay";
+
+/** The fetch signature the SDK accepts. */
+export type Fetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+
+/**
+ * Enough connections that a burst of calls does not queue for long, few enough that 100
+ * parallel calls reuse a handful of sockets instead of opening 100.
+ */
+export const MAX_CONNECTIONS_PER_ORIGIN = 8;
+export const KEEP_ALIVE_TIMEOUT_MS = 30_000;
+
+export interface TransportOptions {
+  timeoutMs: number;
+  /** Retries of the token exchange, which the SDK does not retry itself. */
+  maxRetries: number;
+  connections?: number;
+}
+
+/**
+ * One keep-alive undici pool per client, handed to the SDK as its `fetch`. Besides pooling it
+ * fills three gaps in the SDK:
+ * - the federation token exchange gets a timeout and retries (the SDK sends it once, with no
+ *   deadline, so one 503 would fail a whole deployment);
+ * - a 409 is marked final: the SDK retries 409 as a lock timeout, but here a conflict (limit
+ *   reached, slots full, archived tunnel) is an answer, and repeating it only burns calls.
+ */
+export class Transport {
+  readonly agent: Agent;
+  readonly fetch: Fetch;
+  readonly #options: TransportOptions;
+
+  constructor(options: TransportOptions) {
+    this.#options = options;
+    this.agent = new Agent({
+      connections: options.connections ?? MAX_CONNECTIONS_PER_ORIGIN,
+      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+      // The SDK enforces the per-attempt deadline; these only stop a stuck socket outliving it.
+      headersTimeout: options.timeoutMs + 1_000,
+      bodyTimeout: options.timeoutMs + 1_000,
+    });
+    this.fetch = (input, init) => this.#dispatch(input, init ?? {});
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  async #dispatch(input: string | URL | Request, init: RequestInit): Promise<Response> {
+    const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
+    if (isTokenExchange(url, init)) return this.#exchangeWithRetries(url, init);
+    return markConflictFinal(await this.#send(url, init));
+  }
+
+  #send(url: string, init: RequestInit): Promise<Response> {
+    const signal = init.signal ?? AbortSignal.timeout(this.#options.timeoutMs);
+    const undiciInit = { ...init, signal, dispatcher: this.agent } as unknown as Parameters<typeof undiciFetch>[1];
+    return undiciFetch(url, undiciInit) as unknown as Promise<Response>;
+  }
+
+  /**
+   * An exchange that fails before the server consumed the identity token is worth repeating; one
+   * that fails after is refused (401, single-use jti) on retry, which is no worse than failing.
+   */
+  async #exchangeWithRetries(url: string, init: RequestInit): Promise<Response> {
+    for (let retry = 0; ; retry++) {
+      let response: Response;
+      try {
+        response = await this.#send(url, init);
+      } catch (error) {
+        if (retry >= this.#options.maxRetries) throw error;
+        await sleep(retryDelayMs(retry));
+        continue;
+      }
+      if (!isRetryableStatus(response.status) || retry >= this.#options.maxRetries) return response;
+      const wait = retryDelayMs(retry, parseRetryAfterSeconds(response.headers));
+      await response.body?.cancel().catch(() => undefined);
+      await sleep(wait);
+    }
+  }
+}
+
+function isTokenExchange(url: string, init: RequestInit): boolean {
+  return (init.method ?? "GET").toUpperCase() === "POST" && new URL(url).pathname.endsWith(TOKEN_EXCHANGE_PATH);
+}
+
+function markConflictFinal(response: Response): Response {
+  if (response.status !== 409 || response.headers.has("x-should-retry")) return response;
+  const headers = new UndiciHeaders(response.headers as unknown as UndiciHeaders);
+  headers.set("x-should-retry", "false");
+  return new UndiciResponse(response.body as never, {
+    status: response.status,
+    statusText: response.statusText,
+    headers,
+  }) as unknown as Response;
+}
