@@ -19,7 +19,19 @@ export interface HermeticStack {
   stack: Stack;
   dir: string;
   env: Record<string, string>;
+  /** Every file the backend wrote (checkpoints, history, backups): state as it rests on disk. */
+  stateAtRest(): string;
+  /** Shifts the clock the providers decide rotation and renewal with, for the next operations. */
+  setProviderClockOffset(seconds: number): void;
   dispose(): Promise<void>;
+}
+
+function readTree(dir: string): string {
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => fs.readFileSync(`${entry.parentPath}/${entry.name}`, "utf8"))
+    .join("\n");
 }
 
 /**
@@ -50,5 +62,15 @@ export async function createHermeticStack(options: HermeticStackOptions): Promis
     fs.rmSync(dir, { recursive: true, force: true });
   };
   if (!options.keep) onTestFinished(dispose);
-  return { stack, dir, env, dispose };
+  const backendDir = env.PULUMI_BACKEND_URL!.slice("file://".length);
+  return {
+    stack,
+    dir,
+    env,
+    dispose,
+    stateAtRest: () => readTree(backendDir),
+    setProviderClockOffset: (seconds) => {
+      stack.workspace.envVars.MCP_TUNNELS_CLOCK_OFFSET_SECONDS = String(seconds);
+    },
+  };
 }
