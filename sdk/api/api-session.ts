@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, open, readFile, rename, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import { format } from "node:util";
-import Anthropic from "@anthropic-ai/sdk";
+import Anthropic, { APIError } from "@anthropic-ai/sdk";
 import { resolveCredentialsFromConfig, type AccessTokenProvider, type AnthropicConfig } from "@anthropic-ai/sdk/lib/credentials";
 import type { z } from "zod";
 import { ANTHROPIC_VERSION } from "./contract";
@@ -82,10 +82,24 @@ export class ApiSession {
     this.#redactor.remember(secret);
   }
 
-  async call<S extends z.ZodType>(operation: string, schema: S, send: (sdk: Anthropic) => Promise<unknown>): Promise<z.output<S>> {
+  async call<S extends z.ZodType>(
+    operation: string,
+    schema: S,
+    send: (sdk: Anthropic) => Promise<unknown>,
+    options: { singleAttempt?: boolean } = {},
+  ): Promise<z.output<S>> {
     try {
-      const { sdk } = await this.#connect();
-      return schema.parse(await send(sdk));
+      const { sdk, credentials } = await this.#connect();
+      try {
+        return schema.parse(await send(sdk));
+      } catch (error) {
+        // The SDK re-mints a federation token after a 401 only by retrying, and a single-attempt
+        // call (a create) has retries off. A 401 means the request was refused, not applied, so
+        // one more attempt, on the token the SDK now mints afresh, cannot duplicate anything.
+        const refused = error instanceof APIError && error.status === 401;
+        if (!options.singleAttempt || !refused || credentials.kind !== "federation") throw error;
+        return schema.parse(await send(sdk));
+      }
     } catch (error) {
       throw this.#translate(error, operation);
     }

@@ -74,7 +74,8 @@ export class TunnelOperations {
     return createWithoutDuplicates({
       description: wanted === null ? "tunnel without a display name" : `tunnel named "${wanted}"`,
       maxRetries: this.#session.maxRetries,
-      attempt: () => this.#session.call(operation, tunnelSchema, (sdk) => sdk.beta.tunnels.create(body, { maxRetries: 0 })),
+      attempt: () =>
+        this.#session.call(operation, tunnelSchema, (sdk) => sdk.beta.tunnels.create(body, { maxRetries: 0 }), { singleAttempt: true }),
       findCreated: (since) => this.#findCreated(wanted, since),
     });
   }
@@ -164,6 +165,7 @@ export class CertificateOperations {
     const attempt = () =>
       this.#session.call(operation, tunnelCertificateSchema, (sdk) =>
         sdk.beta.tunnels.certificates.create(id, { ca_certificate_pem: caCertificatePem }, { maxRetries: 0 }),
+        { singleAttempt: true },
       );
     if (fingerprint === undefined) return attempt(); // no certificate block: the API refuses it, nothing to look up
     return createWithoutDuplicates({
