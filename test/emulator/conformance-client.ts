@@ -1,3 +1,4 @@
+import { Agent, fetch } from "undici";
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../../emulator/index";
 import { mintAccessToken, mintAdminToken, mintIdentityToken } from "../../emulator/test-support";
 import { ANTHROPIC_VERSION, EMULATOR_FIXTURE, FEDERATION_BETA, JWT_BEARER_GRANT, TOKEN_EXCHANGE_PATH, TUNNELS_BETA } from "../../sdk/api/contract";
@@ -28,6 +29,8 @@ export interface ApiErrorBody {
 /** Drives one emulator over HTTP only, the way a conformance suite must. */
 export class Conformance {
   private readonly tokens = new Map<string, Promise<string>>();
+  /** Its own connection pool: a restarted emulator on the same port must not inherit dead sockets. */
+  private readonly dispatcher = new Agent();
 
   private constructor(readonly running: RunningEmulator) {}
 
@@ -39,8 +42,9 @@ export class Conformance {
     return this.running.baseUrl;
   }
 
-  close(): Promise<void> {
-    return this.running.close();
+  async close(): Promise<void> {
+    await this.running.close();
+    await this.dispatcher.close();
   }
 
   async call<T = any>(method: string, path: string, options: CallOptions = {}): Promise<CallResult<T>> {
@@ -54,7 +58,12 @@ export class Conformance {
       headers["content-type"] = "application/json";
       body = JSON.stringify(options.body);
     }
-    const response = await fetch(this.baseUrl + path, { method, headers: { ...headers, ...options.headers }, ...(body === undefined ? {} : { body }) });
+    const response = await fetch(this.baseUrl + path, {
+      method,
+      headers: { ...headers, ...options.headers },
+      dispatcher: this.dispatcher,
+      ...(body === undefined ? {} : { body }),
+    });
     const text = await response.text();
     return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
   }
