@@ -5,3 +5,4 @@ export { FederationRuleBinding, type FederationRuleBindingArgs } from "./resourc
 export { CertificateAuthority, type CertificateAuthorityArgs } from "./resources/certificate-authority";
 export { ServerCertificate, type ServerCertificateArgs } from "./resources/server-certificate";
 export type { KeyAlgorithm } from "./pki/key-algorithm";
+export { TunnelDeployment, TunnelDeploymentSettingsError, type TunnelDeploymentArgs } from "./resources/tunnel-deployment";
