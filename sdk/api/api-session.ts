@@ -72,6 +72,10 @@ export class ApiSession {
     return this.#maxRetries;
   }
 
+  get timeoutMs(): number {
+    return this.#timeoutMs;
+  }
+
   /** The pool, for callers that want its stats. */
   get dispatcher() {
     return this.#transport.agent;

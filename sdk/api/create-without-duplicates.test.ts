@@ -12,6 +12,7 @@ function fakeEndpoint(outcomes: Array<"ok" | "commit-then-fail" | TunnelsApiErro
   const spec = {
     description: "tunnel",
     maxRetries: 3,
+    timeoutMs: 1000,
     attempt: async () => {
       const outcome = outcomes[attempts++] ?? "ok";
       if (outcome === "ok") {
@@ -69,6 +70,7 @@ describe("createWithoutDuplicates", () => {
       {
         description: "certificate",
         maxRetries: 3,
+        timeoutMs: 1000,
         attempt: (() => {
           const outcomes = [failure("TIMEOUT"), failure("CERT_ALREADY_ACTIVE", 409)];
           return async () => {
@@ -110,6 +112,14 @@ describe("createWithoutDuplicates", () => {
     };
     await createWithoutDuplicates(endpoint.spec as never, { ...noSleep, now: () => 1_000_000_000 });
     expect(since?.getTime()).toBe(1_000_000_000 - CREATE_LOOKUP_CLOCK_SLACK_MS);
+  });
+
+  it("gives a timed-out attempt at least the timeout to land before looking it up", async () => {
+    const waits: number[] = [];
+    const endpoint = fakeEndpoint([failure("TIMEOUT"), "ok"]);
+    endpoint.spec.findCreated = async () => undefined;
+    await createWithoutDuplicates(endpoint.spec, { sleep: async (ms) => void waits.push(ms) });
+    expect(waits).toEqual([1000]);
   });
 
   it("honours the server's retry-after between attempts", async () => {

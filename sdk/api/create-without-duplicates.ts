@@ -26,6 +26,11 @@ export interface CreateWithoutDuplicatesSpec<T> {
   /** The object an earlier attempt created, if any, among objects created at or after `since`. */
   findCreated(since: Date): Promise<T | undefined>;
   maxRetries: number;
+  /**
+   * The per-attempt deadline. A timed-out attempt may still be in flight at the server, so the
+   * look-up after a timeout waits at least this long, giving it the time to land.
+   */
+  timeoutMs: number;
   /** Names the object in errors, e.g. `tunnel "gateway"`. */
   description: string;
 }
@@ -67,7 +72,8 @@ export async function createWithoutDuplicates<T>(
       throw failure;
     }
     afterAmbiguous = true;
-    if (retry < spec.maxRetries) await sleep(retryDelayMs(retry, failure.retryAfterSeconds));
+    const backoff = retryDelayMs(retry, failure.retryAfterSeconds);
+    await sleep(failure.code === "TIMEOUT" ? Math.max(backoff, spec.timeoutMs) : retry < spec.maxRetries ? backoff : 0);
     const found = await lookUp(spec, since, failure);
     if (found !== undefined) return found;
     if (retry >= spec.maxRetries) throw failure;

@@ -74,6 +74,7 @@ export class TunnelOperations {
     return createWithoutDuplicates({
       description: wanted === null ? "tunnel without a display name" : `tunnel named "${wanted}"`,
       maxRetries: this.#session.maxRetries,
+      timeoutMs: this.#session.timeoutMs,
       attempt: () =>
         this.#session.call(operation, tunnelSchema, (sdk) => sdk.beta.tunnels.create(body, { maxRetries: 0 }), { singleAttempt: true }),
       findCreated: (since) => this.#findCreated(wanted, since),
@@ -171,6 +172,7 @@ export class CertificateOperations {
     return createWithoutDuplicates({
       description: `certificate ${fingerprint} on tunnel ${id}`,
       maxRetries: this.#session.maxRetries,
+      timeoutMs: this.#session.timeoutMs,
       attempt,
       findCreated: async (since) => {
         for await (const certificate of this.list(id, { limit: LOOKUP_PAGE_SIZE })) {
