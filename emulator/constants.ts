@@ -24,6 +24,9 @@ export const ASYMMETRIC_JWT_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "P
 export const ACCESS_TOKEN_PREFIX = "sk-ant-oat01-";
 export const TUNNEL_TOKEN_PREFIX = "mcpt_";
 
+/** Expired access tokens and used jtis are forgotten this long after expiry (clock offsets may go back). */
+export const PRUNE_GRACE_SECONDS = 30 * 24 * 3600;
+
 export const FAULT_MAX_LATENCY_MS = 60_000;
 export const PROBE_TIMEOUT_MS = 5_000;
 export const REMOTE_JWKS_TIMEOUT_MS = 5_000;

@@ -73,6 +73,8 @@ function reasonForJoseError(error: unknown): DenyReason {
       return "unknown_kid";
     case "ERR_JWKS_TIMEOUT":
     case "ERR_JWKS_INVALID":
+    // jose's generic error is what a remote JWKS answering non-200 or non-JSON raises.
+    case "ERR_JOSE_GENERIC":
       return "jwks_unavailable";
     case "ERR_JWS_SIGNATURE_VERIFICATION_FAILED":
       return "bad_signature";

@@ -13,6 +13,7 @@ import {
 } from "../sdk/api/contract";
 import { recordAudit } from "./audit";
 import { hashAccessToken } from "./auth";
+import { PRUNE_GRACE_SECONDS } from "./constants";
 import { epochSeconds } from "./clock";
 import type { EmulatorContext } from "./emulator-context";
 import { ApiError, invalidRequest } from "./errors";
@@ -63,11 +64,11 @@ function lifetimeSeconds(rule: RuleRecord, exp: number, now: Date): number {
   return Math.max(MIN_ACCESS_TOKEN_LIFETIME_SECONDS, Math.min(rule.token_lifetime_seconds, 2 * remaining));
 }
 
+/** Forgets tokens and jtis long past expiry; the grace keeps them when a test moves the clock back. */
 function pruneExpired(state: State, now: Date): void {
-  const nowMs = now.getTime();
-  for (const [hash, token] of Object.entries(state.accessTokens)) if (Date.parse(token.expires_at) <= nowMs) delete state.accessTokens[hash];
-  const nowSeconds = epochSeconds(now);
-  for (const [key, until] of Object.entries(state.usedJtis)) if (until < nowSeconds) delete state.usedJtis[key];
+  const cutoffSeconds = epochSeconds(now) - PRUNE_GRACE_SECONDS;
+  for (const [hash, token] of Object.entries(state.accessTokens)) if (Date.parse(token.expires_at) / 1000 < cutoffSeconds) delete state.accessTokens[hash];
+  for (const [key, until] of Object.entries(state.usedJtis)) if (until < cutoffSeconds) delete state.usedJtis[key];
 }
 
 async function exchange(body: ExchangeRequest, context: EmulatorContext) {

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 const REPO = resolve(__dirname, "../..");
@@ -8,7 +8,7 @@ const REPO = resolve(__dirname, "../..");
  * Compiles emulator/cli.ts with the project's tsconfig into a scratch folder under node_modules
  * (so the compiled files resolve the same packages), the way `npm run build` produces the bin.
  */
-export function compileCli(): string {
+export function compileCli(): { cliPath: string; remove(): void } {
   const cache = join(REPO, "node_modules", ".cache");
   mkdirSync(cache, { recursive: true });
   const outDir = mkdtempSync(join(cache, "emulator-cli-"));
@@ -24,7 +24,7 @@ export function compileCli(): string {
   );
   const result = spawnSync(process.execPath, [join(REPO, "node_modules", "typescript", "bin", "tsc"), "-p", tsconfig], { encoding: "utf8" });
   if (result.status !== 0) throw new Error(`tsc failed:\n${result.stdout}${result.stderr}`);
-  return join(outDir, "emulator", "cli.js");
+  return { cliPath: join(outDir, "emulator", "cli.js"), remove: () => rmSync(outDir, { recursive: true, force: true }) };
 }
 
 export interface CliProcess {

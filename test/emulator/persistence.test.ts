@@ -10,12 +10,16 @@ import { Conformance } from "./conformance-client";
 
 let dir: string;
 let cliPath: string;
+let removeCli: () => void;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "emulator-state-"));
-  cliPath = compileCli();
+  ({ cliPath, remove: removeCli } = compileCli());
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+  removeCli();
+});
 
 const tunnelsCall = (baseUrl: string, token: string, method: string, path: string, body?: unknown) =>
   fetch(baseUrl + path, {

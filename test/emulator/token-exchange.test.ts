@@ -1,4 +1,5 @@
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
+import { createServer, type Server } from "node:http";
 import * as jose from "jose";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { EMULATOR_FIXTURE, FEDERATION_BETA, JWT_BEARER_GRANT, SCOPE_MANAGE_TUNNELS, TOKEN_EXCHANGE_PATH } from "../../sdk/api/contract";
@@ -263,5 +264,99 @@ describe("the emulator's clock", () => {
 
   it.each([[{ offset_seconds: "1" }], [{ offset_seconds: 1.5 }], [{}], [{ offset_seconds: 1, extra: true }]])("refuses the clock body %j with 400", async (body) => {
     expect((await emu.call("POST", "/_emulator/clock", { body })).status).toBe(400);
+  });
+});
+
+describe("issuers whose keys live elsewhere, and archived rules and issuers", () => {
+  let server: Server;
+  let remoteUrl: string;
+  let remoteKey: KeyObject;
+
+  beforeAll(async () => {
+    remoteKey = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey;
+    const publicJwk = { ...(await jose.exportJWK(remoteKey)), kid: "remote-1", alg: "ES256" };
+    delete publicJwk.d;
+    server = createServer((req, res) => {
+      const body =
+        req.url === "/.well-known/openid-configuration" ? { issuer: remoteUrl, jwks_uri: `${remoteUrl}/keys` } : req.url === "/keys" ? { keys: [publicJwk] } : undefined;
+      res.writeHead(body ? 200 : 404, { "content-type": "application/json" }).end(JSON.stringify(body ?? {}));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    remoteUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  async function issuerAndRule(jwks: Record<string, unknown>, issuerFields: Record<string, unknown> = {}) {
+    const token = await emu.adminToken();
+    const issuer = await emu.ok("POST", "/v1/organizations/federation_issuers", {
+      token,
+      omitBeta: true,
+      body: { name: "remote", issuer_url: remoteUrl, jwks, ...issuerFields },
+    });
+    const rule = await emu.ok("POST", "/v1/organizations/federation_rules", {
+      token,
+      omitBeta: true,
+      body: {
+        name: "remote",
+        issuer_id: issuer.id,
+        match: { subject_prefix: "job:*" },
+        target: { type: "service_account", service_account_id: EMULATOR_FIXTURE.tunnelsServiceAccountId },
+        oauth_scope: CUSTOM_SCOPE,
+        applies_to_all_workspaces: true,
+      },
+    });
+    return { issuer, rule, archiveIssuer: () => emu.ok("POST", `/v1/organizations/federation_issuers/${issuer.id}/archive`, { token, omitBeta: true }) };
+  }
+
+  const remoteToken = (jti: string | undefined = crypto.randomUUID()) =>
+    sign({ iss: remoteUrl, sub: "job:1", aud: "api.anthropic.com", iat: now(), exp: now() + 300, ...(jti ? { jti } : {}) }, { alg: "ES256", kid: "remote-1" }, remoteKey);
+
+  it.each([
+    ["OIDC discovery", () => ({ type: "discovery" })],
+    ["an explicit JWKS URL", () => ({ type: "explicit_url", url: `${remoteUrl}/keys` })],
+  ])("verifies against keys fetched through %s", async (_, jwks) => {
+    const { rule, archiveIssuer } = await issuerAndRule(jwks());
+    try {
+      const result = await emu.exchange(await remoteToken(), { federation_rule_id: rule.id, workspace_id: undefined });
+      expect(result.status).toBe(200);
+      expect(result.body.scope).toBe(CUSTOM_SCOPE);
+    } finally {
+      await archiveIssuer();
+    }
+  });
+
+  it("lets an identity token be exchanged twice when the issuer does not check jti", async () => {
+    const { rule, archiveIssuer } = await issuerAndRule({ type: "discovery" }, { check_jti: false });
+    try {
+      const assertion = await remoteToken(undefined);
+      expect((await emu.exchange(assertion, { federation_rule_id: rule.id, workspace_id: undefined })).status).toBe(200);
+      expect((await emu.exchange(assertion, { federation_rule_id: rule.id, workspace_id: undefined })).status).toBe(200);
+    } finally {
+      await archiveIssuer();
+    }
+  });
+
+  it("denies exchanges under an archived rule, then under an archived issuer", async () => {
+    const { rule, archiveIssuer } = await issuerAndRule({ type: "discovery" });
+    const token = await emu.adminToken();
+    await emu.ok("POST", `/v1/organizations/federation_rules/${rule.id}/archive`, { token, omitBeta: true });
+    expect((await emu.exchange(await remoteToken(), { federation_rule_id: rule.id, workspace_id: undefined })).status).toBe(401);
+    expect(await emu.lastDenialReason()).toBe("rule_archived");
+    await archiveIssuer();
+
+    const second = await issuerAndRule({ type: "discovery" });
+    await second.archiveIssuer();
+    expect((await emu.exchange(await remoteToken(), { federation_rule_id: second.rule.id, workspace_id: undefined })).status).toBe(401);
+    expect(await emu.lastDenialReason()).toBe("issuer_archived");
+  });
+
+  it("denies when the issuer's keys cannot be fetched", async () => {
+    const { rule, archiveIssuer } = await issuerAndRule({ type: "explicit_url", url: `${remoteUrl}/missing` });
+    try {
+      expect((await emu.exchange(await remoteToken(), { federation_rule_id: rule.id, workspace_id: undefined })).status).toBe(401);
+      expect(await emu.lastDenialReason()).toBe("jwks_unavailable");
+    } finally {
+      await archiveIssuer();
+    }
   });
 });
