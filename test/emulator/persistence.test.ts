@@ -69,6 +69,21 @@ describe("the mcp-tunnels-emulator command", () => {
     expect(await cli.exit).toEqual({ code: 0, signal: null });
   });
 
+  it("loads pki and jose on first use in the compiled build: an exchange and a certificate upload succeed", async () => {
+    const cli = await startCli(cliPath, ["--port", "0"]);
+    try {
+      const token = await mintAccessToken(cli.baseUrl);
+      const tunnel = (await (await tunnelsCall(cli.baseUrl, token, "POST", "/v1/tunnels", {})).json()) as { id: string };
+      const ca = await generateCertificateAuthority({ commonName: "Compiled CA", keyAlgorithm: "ECDSA_P256", validityDays: 30, now: new Date() });
+      const uploaded = await tunnelsCall(cli.baseUrl, token, "POST", `/v1/tunnels/${tunnel.id}/certificates`, { ca_certificate_pem: ca.certificatePem });
+      expect(uploaded.status).toBe(200);
+      expect(((await uploaded.json()) as { fingerprint: string }).fingerprint).toBe(ca.fingerprint);
+    } finally {
+      cli.child.kill("SIGTERM");
+      await cli.exit;
+    }
+  });
+
   it("refuses a corrupt state file with exit 1 and a message naming it", async () => {
     const statePath = join(dir, "corrupt.json");
     writeFileSync(statePath, "{ half a file");
