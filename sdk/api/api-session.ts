@@ -295,6 +295,7 @@ function invalidInput(operation: string, error: z.ZodError): TunnelsApiError {
     summary: `invalid input (${problems})`,
     hint: "Fix the named argument; nothing was sent to the API.",
     operation,
+    source: "client",
   });
 }
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createWithoutDuplicates, CREATE_LOOKUP_CLOCK_SLACK_MS } from "./create-without-duplicates";
 import { TunnelsApiError, type TunnelsErrorCode } from "./errors";
 
-const failure = (code: TunnelsErrorCode, status?: number) => new TunnelsApiError({ code, summary: code, hint: "h", status });
+const failure = (code: TunnelsErrorCode, status?: number) => new TunnelsApiError({ code, summary: code, hint: "h", status, source: "api" });
 
 /** A fake endpoint: each attempt pops an outcome; "commit-then-fail" stores the object and throws. */
 function fakeEndpoint(outcomes: Array<"ok" | "commit-then-fail" | TunnelsApiError>) {
@@ -61,6 +61,12 @@ describe("createWithoutDuplicates", () => {
   it("does not retry a definite failure", async () => {
     const endpoint = fakeEndpoint([failure("TUNNELS_LIMIT_REACHED", 409)]);
     await expect(createWithoutDuplicates(endpoint.spec, noSleep)).rejects.toMatchObject({ code: "TUNNELS_LIMIT_REACHED" });
+    expect(endpoint.counts()).toEqual({ attempts: 1, lookups: 0 });
+  });
+
+  it("does not look up or retry when the token exchange failed: nothing was sent", async () => {
+    const endpoint = fakeEndpoint([new TunnelsApiError({ code: "SERVER_ERROR", summary: "s", hint: "h", status: 503, source: "token-exchange" })]);
+    await expect(createWithoutDuplicates(endpoint.spec, noSleep)).rejects.toMatchObject({ code: "SERVER_ERROR" });
     expect(endpoint.counts()).toEqual({ attempts: 1, lookups: 0 });
   });
 
@@ -124,7 +130,7 @@ describe("createWithoutDuplicates", () => {
 
   it("honours the server's retry-after between attempts", async () => {
     const waits: number[] = [];
-    const endpoint = fakeEndpoint([new TunnelsApiError({ code: "RATE_LIMITED", summary: "s", hint: "h", status: 429, retryAfterSeconds: 2 }), "ok"]);
+    const endpoint = fakeEndpoint([new TunnelsApiError({ code: "RATE_LIMITED", summary: "s", hint: "h", status: 429, retryAfterSeconds: 2, source: "api" }), "ok"]);
     endpoint.spec.findCreated = async () => undefined;
     await createWithoutDuplicates(endpoint.spec, { sleep: async (ms) => void waits.push(ms) });
     expect(waits).toEqual([2000]);

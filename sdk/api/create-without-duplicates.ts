@@ -16,8 +16,9 @@ const AMBIGUOUS: ReadonlySet<TunnelsErrorCode> = new Set([
   "RATE_LIMITED",
 ]);
 
+/** Only a failure of the API call itself is ambiguous: a failed token exchange means nothing was sent. */
 export function isAmbiguousFailure(error: TunnelsApiError): boolean {
-  return AMBIGUOUS.has(error.code);
+  return error.source === "api" && AMBIGUOUS.has(error.code);
 }
 
 export interface CreateWithoutDuplicatesSpec<T> {
@@ -95,6 +96,7 @@ async function lookUp<T>(spec: CreateWithoutDuplicatesSpec<T>, since: Date, fail
       operation: failure.operation,
       status: failure.status,
       requestId: failure.requestId,
+      source: failure.source,
     });
   }
 }

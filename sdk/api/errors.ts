@@ -19,6 +19,12 @@ export const TUNNELS_ERROR_CODES = [
 
 export type TunnelsErrorCode = (typeof TUNNELS_ERROR_CODES)[number];
 
+/**
+ * Who failed: the API call itself, the federation token exchange before it (so the API call
+ * was never sent), or the client (configuration or arguments, nothing sent at all).
+ */
+export type TunnelsErrorSource = "api" | "token-exchange" | "client";
+
 export interface TunnelsApiErrorInit {
   code: TunnelsErrorCode;
   /** What failed, without the hint. Never contains a token, bearer or key. */
@@ -31,6 +37,8 @@ export interface TunnelsApiErrorInit {
   requestId?: string | undefined;
   /** Seconds the server asked us to wait (429/529), when it said. */
   retryAfterSeconds?: number | undefined;
+  /** Defaults to `client`. */
+  source?: TunnelsErrorSource | undefined;
 }
 
 /**
@@ -46,6 +54,7 @@ export class TunnelsApiError extends Error {
   readonly status: number | undefined;
   readonly requestId: string | undefined;
   readonly retryAfterSeconds: number | undefined;
+  readonly source: TunnelsErrorSource;
 
   constructor(init: TunnelsApiErrorInit) {
     super(composeMessage(init));
@@ -56,6 +65,7 @@ export class TunnelsApiError extends Error {
     this.status = init.status;
     this.requestId = init.requestId;
     this.retryAfterSeconds = init.retryAfterSeconds;
+    this.source = init.source ?? "client";
   }
 }
 

@@ -8,7 +8,7 @@ export {
 } from "./admin-client";
 export type { ApiClientOptions, Paginated } from "./api-session";
 export type { EnvSource } from "./credentials";
-export { TunnelsApiError, TUNNELS_ERROR_CODES, isTunnelsApiError, type TunnelsErrorCode } from "./errors";
+export { TunnelsApiError, TUNNELS_ERROR_CODES, isTunnelsApiError, type TunnelsErrorCode, type TunnelsErrorSource } from "./errors";
 export type {
   Tunnel,
   TunnelCertificate,

@@ -95,6 +95,13 @@ describe("translateError", () => {
     expect(translate(raw).code).toBe(code);
   });
 
+  it("says whether the API call or the token exchange before it failed", () => {
+    expect(translate(apiError(503, "x")).source).toBe("api");
+    expect(translate(new APIConnectionError({ message: "reset" })).source).toBe("api");
+    expect(translate(new WorkloadIdentityError("Token exchange failed with status 503", 503)).source).toBe("token-exchange");
+    expect(translate(new WorkloadIdentityError("Failed to reach token endpoint http://x: fetch failed")).source).toBe("token-exchange");
+  });
+
   it("reports an unreadable response without quoting it", () => {
     const parsed = z.object({ tunnel_token: z.number() }).safeParse({ tunnel_token: BEARER });
     const error = translate(parsed.error);

@@ -6,7 +6,7 @@ import {
   MAX_ACTIVE_TUNNELS_PER_ORGANIZATION,
 } from "./contract";
 import type { ResolvedCredentials } from "./credentials";
-import { TunnelsApiError, type TunnelsErrorCode } from "./errors";
+import { TunnelsApiError, type TunnelsErrorCode, type TunnelsErrorSource } from "./errors";
 import { parseRetryAfterSeconds } from "./retry-delay";
 import type { SecretRedactor } from "./redact";
 
@@ -26,16 +26,16 @@ export function translateError(error: unknown, context: ErrorContext): unknown {
     return error.operation ? error : new TunnelsApiError({ ...error, operation: context.operation });
   }
   if (error instanceof APIUserAbortError) {
-    return build(context, "TIMEOUT", "the request was aborted", "Retry the operation; it was cancelled before an answer arrived.");
+    return build(context, "api", "TIMEOUT", "the request was aborted", "Retry the operation; it was cancelled before an answer arrived.");
   }
-  if (error instanceof APIConnectionTimeoutError) return timeout(context);
-  if (error instanceof APIConnectionError) return connection(context);
+  if (error instanceof APIConnectionTimeoutError) return timeout(context, "api");
+  if (error instanceof APIConnectionError) return connection(context, "api");
   if (error instanceof APIError && typeof error.status === "number") return fromStatus(error, context);
   if (error instanceof ZodError) return unexpectedResponse(error, context);
   if (isNamed(error, "WorkloadIdentityError")) return fromTokenExchange(error, context);
   if (isNamed(error, "AnthropicError")) {
     // The SDK's credential chain raises plain AnthropicErrors for unreadable identity-token files.
-    return build(context, "CONFIGURATION", safe(error.message, context), identityTokenHint(context));
+    return build(context, "token-exchange", "CONFIGURATION", safe(error.message, context), identityTokenHint(context));
   }
   return error;
 }
@@ -52,6 +52,7 @@ function fromStatus(error: APIError, context: ErrorContext): TunnelsApiError {
     status,
     requestId: error.requestID ?? undefined,
     retryAfterSeconds: parseRetryAfterSeconds(error.headers),
+    source: "api",
   });
 }
 
@@ -212,9 +213,9 @@ function fromTokenExchange(error: Error & { statusCode?: number | null; requestI
 
   if (status === undefined) {
     if (/Failed to reach token endpoint/.test(message)) {
-      return /timeout|timed out|aborted/i.test(message) ? timeout(context) : connection(context);
+      return /timeout|timed out|aborted/i.test(message) ? timeout(context, "token-exchange") : connection(context, "token-exchange");
     }
-    return build(context, "CONFIGURATION", safe(message, context), `Check the federation settings (${used}).`);
+    return build(context, "token-exchange", "CONFIGURATION", safe(message, context), `Check the federation settings (${used}).`);
   }
   const operation = context.operation;
   if (status === 401) {
@@ -228,6 +229,7 @@ function fromTokenExchange(error: Error & { statusCode?: number | null; requestI
       operation,
       status,
       requestId,
+      source: "token-exchange",
     });
   }
   // The exchange's own 400 is about federation inputs, never about a certificate, whatever the operation.
@@ -239,6 +241,7 @@ function fromTokenExchange(error: Error & { statusCode?: number | null; requestI
     operation,
     status,
     requestId,
+    source: "token-exchange",
   });
 }
 
@@ -249,22 +252,25 @@ function unexpectedResponse(error: ZodError, context: ErrorContext): TunnelsApiE
     .join("; ");
   return build(
     context,
+    "api",
     "SERVER_ERROR",
     `the API returned an object this client cannot read (${where})`,
     "The API may have changed incompatibly; upgrade pulumi-mcp-tunnels or report the request to its maintainers.",
   );
 }
 
-function timeout(context: ErrorContext) {
-  return build(context, "TIMEOUT", "the request timed out", hintFor("TIMEOUT", context));
+function timeout(context: ErrorContext, source: TunnelsErrorSource) {
+  const what = source === "token-exchange" ? "the federation token exchange timed out" : "the request timed out";
+  return build(context, source, "TIMEOUT", what, hintFor("TIMEOUT", context));
 }
 
-function connection(context: ErrorContext) {
-  return build(context, "CONNECTION", "the connection failed", hintFor("CONNECTION", context));
+function connection(context: ErrorContext, source: TunnelsErrorSource) {
+  const what = source === "token-exchange" ? "the federation token exchange could not connect" : "the connection failed";
+  return build(context, source, "CONNECTION", what, hintFor("CONNECTION", context));
 }
 
-function build(context: ErrorContext, code: TunnelsErrorCode, summary: string, hint: string) {
-  return new TunnelsApiError({ code, summary, hint, operation: context.operation });
+function build(context: ErrorContext, source: TunnelsErrorSource, code: TunnelsErrorCode, summary: string, hint: string) {
+  return new TunnelsApiError({ code, summary, hint, operation: context.operation, source });
 }
 
 function safe(text: string, context: ErrorContext): string {

@@ -1,5 +1,5 @@
 import { createServer, connect, type Server, type Socket } from "node:net";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { MAX_CONNECTIONS_PER_ORIGIN } from "../../sdk/api/transport";
 import { TunnelsApiError, type TunnelsClient } from "../../sdk/api/index";
 import { caCertificatePem, countCalls, startHarness, type Harness, type RequestLogEntry } from "./support";
@@ -50,7 +50,8 @@ describe("calls safe to repeat", () => {
     const client = await readyClient({ timeoutMs: 300 });
     await harness.control.faults([{ path_prefix: "/v1/tunnels", method: "GET", latency_ms: 800, rate: 1, count: 1 }]);
     expect(await client.tunnels.list().toArray()).toEqual([]);
-    expect(countCalls(await harness.control.requests(), "GET", "/v1/tunnels")).toBe(2);
+    // The abandoned attempt is logged only when the emulator finishes it, which may be after the retry.
+    await vi.waitFor(async () => expect(countCalls(await harness.control.requests(), "GET", "/v1/tunnels")).toBe(2), { timeout: 3000 });
   });
 
   it("give up after maxRetries with the last failure's code", async () => {
@@ -93,8 +94,9 @@ describe("creates never duplicate", () => {
   });
 
   it("a tunnel create still in flight when it timed out is found, not repeated", async () => {
-    const client = await readyClient({ timeoutMs: 400 });
-    await harness.control.faults([{ path_prefix: "/v1/tunnels", method: "POST", latency_ms: 700, rate: 1, count: 1 }]);
+    // Times out at 300 ms, lands at 500 ms; the look-up waits at least the timeout again (>= 675 ms).
+    const client = await readyClient({ timeoutMs: 300 });
+    await harness.control.faults([{ path_prefix: "/v1/tunnels", method: "POST", latency_ms: 500, rate: 1, count: 1 }]);
     const tunnel = await client.tunnels.create({ displayName: "slow" });
     expect((await client.tunnels.list().toArray()).map((t) => t.id)).toEqual([tunnel.id]);
     expect(countCalls(await harness.control.requests(), "POST", "/v1/tunnels")).toBe(1);
