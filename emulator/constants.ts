@@ -19,6 +19,17 @@ export const MAX_JWT_LIFETIME_SECONDS_RANGE = { min: 60, max: 86_400 } as const;
 export const ADMIN_NAME_MAX_CHARS = 255;
 export const ADMIN_DESCRIPTION_MAX_CHARS = 1024;
 
+/** Size bounds for free-form request fields, so no field can make the state file balloon. */
+export const FIELD_LIMITS = {
+  keyChars: 256,
+  textChars: 1024,
+  urlChars: 2048,
+  pemChars: 16_384,
+  inlineJwksKeys: 20,
+  listItems: 100,
+  audiences: 10,
+} as const;
+
 export const ASYMMETRIC_JWT_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"];
 
 export const ACCESS_TOKEN_PREFIX = "sk-ant-oat01-";
@@ -28,6 +39,7 @@ export const TUNNEL_TOKEN_PREFIX = "mcpt_";
 export const PRUNE_GRACE_SECONDS = 30 * 24 * 3600;
 
 export const FAULT_MAX_LATENCY_MS = 60_000;
+export const FAULT_MAX_RULES = 100;
 export const PROBE_TIMEOUT_MS = 5_000;
 export const REMOTE_JWKS_TIMEOUT_MS = 5_000;
 export const REMOTE_JWKS_CACHE_MS = 5 * 60_000;

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { DEFAULT_AUDIENCE } from "../sdk/api/contract";
 import { epochSeconds } from "./clock";
-import { DEFAULT_ID_TOKEN_TTL_SECONDS, MAX_ID_TOKEN_TTL_SECONDS } from "./constants";
+import { DEFAULT_ID_TOKEN_TTL_SECONDS, FIELD_LIMITS, MAX_ID_TOKEN_TTL_SECONDS } from "./constants";
 import { faultsBodySchema } from "./faults";
 import * as ids from "./ids";
 import { probeBody, probeTunnel } from "./probe";
@@ -13,10 +13,10 @@ const TEN_YEARS_SECONDS = 10 * 365 * 24 * 3600;
 const RESERVED_CLAIMS = ["iss", "sub", "aud", "iat", "exp", "jti"];
 
 const idTokenBody = z.strictObject({
-  sub: z.string().min(1).max(1024),
-  aud: z.union([z.string().min(1).max(1024), z.array(z.string().min(1).max(1024)).min(1).max(10)]).default(DEFAULT_AUDIENCE),
+  sub: z.string().min(1).max(FIELD_LIMITS.textChars),
+  aud: z.union([z.string().min(1).max(FIELD_LIMITS.textChars), z.array(z.string().min(1).max(FIELD_LIMITS.textChars)).min(1).max(FIELD_LIMITS.audiences)]).default(DEFAULT_AUDIENCE),
   ttl_seconds: z.number().int().min(1).max(MAX_ID_TOKEN_TTL_SECONDS).default(DEFAULT_ID_TOKEN_TTL_SECONDS),
-  jti: z.string().min(1).max(256).nullable().optional(),
+  jti: z.string().min(1).max(FIELD_LIMITS.keyChars).nullable().optional(),
   iat_offset_seconds: z.number().int().min(-TEN_YEARS_SECONDS).max(TEN_YEARS_SECONDS).default(0),
   claims: z
     .record(z.string(), z.unknown())
@@ -25,7 +25,7 @@ const idTokenBody = z.strictObject({
 });
 
 const clockBody = z.strictObject({ offset_seconds: z.number().int().min(-TEN_YEARS_SECONDS).max(TEN_YEARS_SECONDS) });
-const connectBody = z.strictObject({ tunnel_token: z.string().min(1).max(1024) });
+const connectBody = z.strictObject({ tunnel_token: z.string().min(1).max(FIELD_LIMITS.textChars) });
 
 const OK = { ok: true };
 

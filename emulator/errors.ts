@@ -38,6 +38,7 @@ export const unauthenticated = (message: string) => new ApiError(401, message);
 export const forbidden = (message: string) => new ApiError(403, message);
 export const notFound = (message: string) => new ApiError(404, message);
 export const conflict = (message: string) => new ApiError(409, message);
+export const methodNotAllowed = (message: string, allowed: string[]) => new ApiError(405, message, { allow: allowed.join(", ") });
 
 export function errorBody(status: number, message: string, requestId: string) {
   return { type: "error", error: { type: errorTypeForStatus(status), message }, request_id: requestId };

@@ -1,9 +1,9 @@
 import { z } from "zod";
-import { FAULT_MAX_LATENCY_MS } from "./constants";
+import { FAULT_MAX_LATENCY_MS, FAULT_MAX_RULES, FIELD_LIMITS } from "./constants";
 
 export const faultRuleSchema = z
   .strictObject({
-    path_prefix: z.string().startsWith("/").max(1024).optional(),
+    path_prefix: z.string().startsWith("/").max(FIELD_LIMITS.textChars).optional(),
     method: z.string().regex(/^[A-Za-z]{1,16}$/).optional(),
     status: z.number().int().min(400).max(599).optional(),
     rate: z.number().min(0).max(1),
@@ -17,7 +17,7 @@ export const faultRuleSchema = z
   })
   .refine((rule) => !(rule.status !== undefined && rule.reset === true), { message: "status and reset exclude each other" });
 
-export const faultsBodySchema = z.strictObject({ rules: z.array(faultRuleSchema).max(100) });
+export const faultsBodySchema = z.strictObject({ rules: z.array(faultRuleSchema).max(FAULT_MAX_RULES) });
 
 export type FaultRule = z.output<typeof faultRuleSchema>;
 

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ADMIN_LIST_LIMIT, DEFAULT_ISSUER_MAX_JWT_LIFETIME_SECONDS, ID_PREFIX } from "../sdk/api/contract";
 import { recordAudit } from "./audit";
-import { ADMIN_NAME_MAX_CHARS, MAX_JWT_LIFETIME_SECONDS_RANGE } from "./constants";
+import { ADMIN_NAME_MAX_CHARS, FIELD_LIMITS, MAX_JWT_LIFETIME_SECONDS_RANGE } from "./constants";
 import { conflict, forbidden, notFound } from "./errors";
 import * as ids from "./ids";
 import { paginate, parseListQuery } from "./pagination";
@@ -16,7 +16,7 @@ const PRIVATE_JWK_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "k", "oth"];
 /** https, or plain http to a loopback host (local test issuers), with no query or fragment. */
 const issuerUrl = z
   .string()
-  .max(2048)
+  .max(FIELD_LIMITS.urlChars)
   .refine((value) => {
     try {
       const url = new URL(value);
@@ -34,9 +34,9 @@ const publicJwk = z
   .refine((key) => PRIVATE_JWK_MEMBERS.every((member) => !(member in key)), "keys must be public keys: private members are refused");
 
 const jwksConfig = z.discriminatedUnion("type", [
-  z.strictObject({ type: z.literal("inline"), keys: z.array(publicJwk).min(1).max(20) }),
-  z.strictObject({ type: z.literal("discovery"), discovery_base: issuerUrl.nullable().optional(), ca_cert_pem: z.string().max(16_384).nullable().optional() }),
-  z.strictObject({ type: z.literal("explicit_url"), url: issuerUrl, ca_cert_pem: z.string().max(16_384).nullable().optional() }),
+  z.strictObject({ type: z.literal("inline"), keys: z.array(publicJwk).min(1).max(FIELD_LIMITS.inlineJwksKeys) }),
+  z.strictObject({ type: z.literal("discovery"), discovery_base: issuerUrl.nullable().optional(), ca_cert_pem: z.string().max(FIELD_LIMITS.pemChars).nullable().optional() }),
+  z.strictObject({ type: z.literal("explicit_url"), url: issuerUrl, ca_cert_pem: z.string().max(FIELD_LIMITS.pemChars).nullable().optional() }),
 ]);
 
 const maxJwtLifetime = z.number().int().min(MAX_JWT_LIFETIME_SECONDS_RANGE.min).max(MAX_JWT_LIFETIME_SECONDS_RANGE.max);

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ADMIN_LIST_LIMIT, DEFAULT_RULE_TOKEN_LIFETIME_SECONDS, ID_PREFIX, SCOPE_MANAGE_TUNNELS, SCOPE_ORG_ADMIN, WORKSPACE_ID_PATTERN } from "../sdk/api/contract";
 import { recordAudit } from "./audit";
-import { ADMIN_DESCRIPTION_MAX_CHARS, ADMIN_NAME_MAX_CHARS, TOKEN_LIFETIME_SECONDS_RANGE } from "./constants";
+import { ADMIN_DESCRIPTION_MAX_CHARS, ADMIN_NAME_MAX_CHARS, FIELD_LIMITS, TOKEN_LIFETIME_SECONDS_RANGE } from "./constants";
 import { conflict, forbidden, invalidRequest, notFound } from "./errors";
 import { normalizeWorkspaceId } from "./headers";
 import * as ids from "./ids";
@@ -18,9 +18,9 @@ const workspaceId = z.string().regex(WORKSPACE_ID_PATTERN);
 
 const matchSchema = z
   .strictObject({
-    subject_prefix: z.string().min(1).max(1024).nullable().optional(),
-    audience: z.string().min(1).max(1024).nullable().optional(),
-    claims: z.record(z.string().min(1).max(256), z.string().max(1024)).nullable().optional(),
+    subject_prefix: z.string().min(1).max(FIELD_LIMITS.textChars).nullable().optional(),
+    audience: z.string().min(1).max(FIELD_LIMITS.textChars).nullable().optional(),
+    claims: z.record(z.string().min(1).max(FIELD_LIMITS.keyChars), z.string().max(FIELD_LIMITS.textChars)).nullable().optional(),
     condition: z.null().optional(),
   })
   .refine((match) => match.subject_prefix != null || Object.keys(match.claims ?? {}).length > 0, {
@@ -35,7 +35,7 @@ const targetSchema = z.strictObject({
 
 const scopeSchema = z.string().regex(/^[a-z_]+:[a-z_]+( [a-z_]+:[a-z_]+)*$/, "must be space-separated scopes like workspace:manage_tunnels");
 const lifetimeSchema = z.number().int().min(TOKEN_LIFETIME_SECONDS_RANGE.min).max(TOKEN_LIFETIME_SECONDS_RANGE.max);
-const attributesSchema = z.record(z.string().max(256), z.string().max(1024)).nullable().optional();
+const attributesSchema = z.record(z.string().max(FIELD_LIMITS.keyChars), z.string().max(FIELD_LIMITS.textChars)).nullable().optional();
 
 const createBody = z.strictObject({
   name: z.string().min(1).max(ADMIN_NAME_MAX_CHARS),
@@ -47,7 +47,7 @@ const createBody = z.strictObject({
   token_lifetime_seconds: lifetimeSchema.optional(),
   applies_to_all_workspaces: z.boolean().optional(),
   workspace_id: workspaceId.nullable().optional(),
-  workspace_ids: z.array(workspaceId).max(100).optional(),
+  workspace_ids: z.array(workspaceId).max(FIELD_LIMITS.listItems).optional(),
   attributes: attributesSchema,
 });
 

@@ -36,6 +36,13 @@ export function readBody(req: IncomingMessage): Promise<Buffer> {
         reject(error);
       }
     });
+    // A client that disconnects mid-body emits neither "end" nor always "error".
+    req.on("close", () => {
+      if (!failed && !req.complete) {
+        failed = true;
+        reject(new Error("the client went away before the body ended"));
+      }
+    });
   });
 }
 

@@ -3,7 +3,7 @@ import { EMULATOR_FIXTURE, TUNNELS_BETA } from "../sdk/api/contract";
 import { authenticate, authorizeAdmin, authorizeTunnels, type Principal } from "./auth";
 import { CONTROL_PLANE_PREFIX } from "./constants";
 import type { EmulatorContext } from "./emulator-context";
-import { ApiError, errorBody, errorHeadersForStatus, forbidden, invalidRequest, notFound } from "./errors";
+import { ApiError, errorBody, errorHeadersForStatus, forbidden, invalidRequest, methodNotAllowed, notFound } from "./errors";
 import type { Fault } from "./faults";
 import { requireAnthropicVersion, requireBeta } from "./headers";
 import * as ids from "./ids";
@@ -125,7 +125,7 @@ export class RequestHandler {
       const match = router.match(method, url.pathname);
       if (match.kind === "not-found") throw notFound("no endpoint at this path");
       if (match.kind === "method-not-allowed") {
-        throw new ApiError(405, `method ${method} is not allowed here; allowed: ${match.allowed.join(", ")}`, { allow: match.allowed.join(", ") });
+        throw methodNotAllowed(`method ${method} is not allowed here; allowed: ${match.allowed.join(", ")}`, match.allowed);
       }
       const { route, params } = match;
       const { store, clock } = this.context;
