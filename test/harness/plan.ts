@@ -83,3 +83,15 @@ export function stepFor(plan: Plan, name: string): PlannedStep {
   // A replace appears as create-replacement + replace + delete-replaced; the `replace` step names it.
   return matches.find((step) => step.op === "replace") ?? matches[0]!;
 }
+
+/** The real `pulumi preview --json` document, through the Automation API's per-operation args hook. */
+export async function previewJson(stack: Stack): Promise<string> {
+  const workspace = stack.workspace;
+  const original = workspace.serializeArgsForOp.bind(workspace);
+  workspace.serializeArgsForOp = async (name: string) => [...(await original(name)), "--json"];
+  try {
+    return (await stack.preview()).stdout;
+  } finally {
+    workspace.serializeArgsForOp = original;
+  }
+}
