@@ -7,6 +7,7 @@ import { resolveCredentialsFromConfig, type AccessTokenProvider, type AnthropicC
 import type { z } from "zod";
 import { ANTHROPIC_VERSION } from "./contract";
 import {
+  readSetting,
   resolveBaseUrl,
   resolveCredentials,
   type CredentialAudience,
@@ -19,6 +20,14 @@ import { SecretRedactor } from "./redact";
 import { accessTokenCachePath, cacheDirectory, identityTokenFilePath } from "./token-cache-path";
 import { translateError, type ErrorContext } from "./translate-error";
 import { Transport } from "./transport";
+
+const SECRET_VARIABLES = [
+  "ANTHROPIC_API_KEY",
+  "ANTHROPIC_AUTH_TOKEN",
+  "ANTHROPIC_ADMIN_AUTH_TOKEN",
+  "ANTHROPIC_IDENTITY_TOKEN",
+  "ANTHROPIC_ADMIN_IDENTITY_TOKEN",
+];
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_RETRIES = 3;
@@ -195,6 +204,8 @@ export class ApiSession {
   async #openConnection(): Promise<Connection> {
     const env = this.#options.env ?? process.env;
     const baseUrl = resolveBaseUrl(env, this.#options.baseUrl);
+    // Whatever secret the environment holds is scrubbed from errors and logs, used or not.
+    for (const variable of SECRET_VARIABLES) this.#redactor.remember(readSetting(env, variable));
     const credentials = resolveCredentials(env, this.#audience);
     this.#resolved = { credentials, baseUrl };
     const common = {
