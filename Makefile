@@ -40,6 +40,16 @@ test: toolchain build lint
 	@echo "engine: $$(pulumi version) ($$(command -v pulumi)); node $$(node --version)"
 	npx vitest run
 
+# schema.json and docs/reference/ are generated from the zod schemas (sdk/schemas/) and the
+# resource prose (sdk/resources/*.md); never edit them by hand.
+generate: build
+	node dist/scripts/generate-schema.js
+	node dist/scripts/generate-docs.js
+
+# The drift check is a unit test (scripts/generate.test.ts), so `make test` runs it as well.
+check-generated: toolchain
+	npx vitest run --project unit scripts/generate.test.ts
+
 emulator: build
 	node dist/emulator/cli.js --port $${PORT:-8787}
 
