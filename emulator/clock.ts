@@ -13,5 +13,4 @@ export class OffsetClock implements Clock {
   }
 }
 
-export const rfc3339 = (date: Date) => date.toISOString();
 export const epochSeconds = (date: Date) => Math.floor(date.getTime() / 1000);
