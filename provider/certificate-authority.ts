@@ -4,7 +4,7 @@ import { certificateAuthoritySchema, type CertificateAuthorityInputs, type Certi
 import type { Clock } from "./kit/clock";
 import { inContext } from "./kit/errors";
 import { checkInputs, diffInputs, inputsFrom, type Props } from "./kit/inputs";
-import { configure } from "./kit/provider-module";
+import { configure, forEngine } from "./kit/provider-module";
 import { issuedAtFor, withRenewAt } from "./kit/renewal";
 import { runtimeClock } from "./kit/runtime";
 
@@ -58,5 +58,5 @@ export class CertificateAuthorityProvider implements pulumi.dynamic.ResourceProv
   }
 }
 
-export const provider = new CertificateAuthorityProvider(runtimeClock);
+export const provider = forEngine(new CertificateAuthorityProvider(runtimeClock));
 export { configure };

@@ -6,7 +6,7 @@ import { federationRuleBindingSchema, type FederationRuleBindingInputs, type Fed
 import { clientsFrom, type ApiClients } from "./kit/clients";
 import { inContext } from "./kit/errors";
 import { checkInputs, diffInputs, inputsFrom, type Props } from "./kit/inputs";
-import { configure, GONE } from "./kit/provider-module";
+import { configure, GONE, forEngine } from "./kit/provider-module";
 import { providerRuntime, type ProviderRuntime } from "./kit/runtime";
 
 const RESOURCE = "FederationRuleBinding";
@@ -136,5 +136,5 @@ function ruleFailures(rule: FederationRule, workspaceId: string): pulumi.dynamic
   return failures;
 }
 
-export const provider = new FederationRuleBindingProvider(clientsFrom(), providerRuntime);
+export const provider = forEngine(new FederationRuleBindingProvider(clientsFrom(), providerRuntime));
 export { configure };

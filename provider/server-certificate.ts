@@ -4,7 +4,7 @@ import { serverCertificateSchema, type ServerCertificateInputs, type ServerCerti
 import type { Clock } from "./kit/clock";
 import { inContext } from "./kit/errors";
 import { checkInputs, diffInputs, inputsFrom, type Props } from "./kit/inputs";
-import { configure } from "./kit/provider-module";
+import { configure, forEngine } from "./kit/provider-module";
 import { issuedAtFor, withRenewAt } from "./kit/renewal";
 import { runtimeClock } from "./kit/runtime";
 
@@ -25,7 +25,7 @@ export class ServerCertificateProvider implements pulumi.dynamic.ResourceProvide
     }
     const caKey = checked.known.caPrivateKeyPem;
     if (typeof caKey === "string" && !/-----BEGIN PRIVATE KEY-----/.test(caKey)) {
-      failures.push({ property: "caPrivateKeyPem", reason: "caPrivateKeyPem must be a PKCS#8 private key (-----BEGIN PRIVATE KEY-----): pass a CertificateAuthority's privateKeyPem" });
+      failures.push({ property: "caPrivateKeyPem", reason: "caPrivateKeyPem must be the CA's PKCS#8 key in PEM: pass the same CertificateAuthority's privateKeyPem" });
     }
     return { inputs: withRenewAt({ ...checked, failures }, olds, shape, this.clock), failures };
   }
@@ -69,5 +69,5 @@ export class ServerCertificateProvider implements pulumi.dynamic.ResourceProvide
   async delete(): Promise<void> {}
 }
 
-export const provider = new ServerCertificateProvider(runtimeClock);
+export const provider = forEngine(new ServerCertificateProvider(runtimeClock));
 export { configure };

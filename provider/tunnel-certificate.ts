@@ -8,7 +8,7 @@ import { clientsFrom, type ApiClients } from "./kit/clients";
 import type { Clock } from "./kit/clock";
 import { inContext } from "./kit/errors";
 import { checkInputs, diffInputs, inputsFrom, type Props } from "./kit/inputs";
-import { configure, GONE } from "./kit/provider-module";
+import { configure, GONE, forEngine } from "./kit/provider-module";
 import { runtimeClock } from "./kit/runtime";
 
 const RESOURCE = "TunnelCertificate";
@@ -144,5 +144,5 @@ function outputsOf(certificate: ApiCertificate): TunnelCertificateOutputs {
   return { certificateId: certificate.id, fingerprint: certificate.fingerprint, expiresAt: certificate.expiresAt, createdAt: certificate.createdAt };
 }
 
-export const provider = new TunnelCertificateProvider(clientsFrom(), runtimeClock);
+export const provider = forEngine(new TunnelCertificateProvider(clientsFrom(), runtimeClock));
 export { configure };

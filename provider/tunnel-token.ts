@@ -5,7 +5,7 @@ import { clientsFrom, type ApiClients } from "./kit/clients";
 import { addDays, DAY_MS, type Clock } from "./kit/clock";
 import { inContext } from "./kit/errors";
 import { changedFields, checkInputs, diffInputs, inputsFrom, type Props } from "./kit/inputs";
-import { configure, GONE } from "./kit/provider-module";
+import { configure, GONE, forEngine } from "./kit/provider-module";
 import { providerRuntime, runtimeClock, type ProviderRuntime } from "./kit/runtime";
 
 const RESOURCE = "TunnelToken";
@@ -105,5 +105,5 @@ function outputsOf(token: { id: string; tunnelToken: string }, now: Date, rotate
   return { token: token.tunnelToken, tokenId: token.id, rotatedAt: now.toISOString(), ...(rotateAt ? { nextRotationAt: rotateAt } : {}) };
 }
 
-export const provider = new TunnelTokenProvider(clientsFrom(), runtimeClock, providerRuntime);
+export const provider = forEngine(new TunnelTokenProvider(clientsFrom(), runtimeClock, providerRuntime));
 export { configure };

@@ -5,7 +5,7 @@ import { tunnelSchema, type TunnelOutputs } from "../sdk/schemas/tunnel";
 import { clientsFrom, type ApiClients } from "./kit/clients";
 import { inContext } from "./kit/errors";
 import { checkInputs, diffInputs, type Props } from "./kit/inputs";
-import { configure, GONE } from "./kit/provider-module";
+import { configure, GONE, forEngine } from "./kit/provider-module";
 
 const RESOURCE = "Tunnel";
 
@@ -90,5 +90,5 @@ function inputsOf(outs: TunnelOutputs): Props {
   return { displayName: outs.displayName, ...(outs.adoptTunnelId ? { adoptTunnelId: outs.adoptTunnelId } : {}) };
 }
 
-export const provider = new TunnelProvider(clientsFrom());
+export const provider = forEngine(new TunnelProvider(clientsFrom()));
 export { configure };

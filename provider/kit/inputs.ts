@@ -53,7 +53,8 @@ function failureFrom(issue: z.core.$ZodIssue): pulumi.dynamic.CheckFailure {
     return { property: issue.keys[0] ?? "", reason: `unknown input ${issue.keys.join(", ")}: remove it (check the spelling against the reference docs)` };
   }
   const property = issue.path.map(String).join(".");
-  return { property, reason: `${property}: ${issue.message}` };
+  const named = issue.message.startsWith(`${property} `) ? issue.message : `${property}: ${issue.message}`;
+  return { property, reason: named };
 }
 
 function unknownOnly(news: Props, keys: Set<string>): Props {

@@ -163,6 +163,13 @@ export class TunnelDeployment extends pulumi.ComponentResource {
 }
 
 function validated(args: TunnelDeploymentArgs): TunnelDeploymentSettings {
+  const { settings, problems } = checkTunnelDeploymentSettings(args);
+  if (problems.length > 0 || !settings) throw new TunnelDeploymentSettingsError(problems);
+  return settings;
+}
+
+/** Validates settings as the constructor does (at program time, so at preview), without throwing. */
+export function checkTunnelDeploymentSettings(args: unknown): { settings?: TunnelDeploymentSettings; problems: { property: string; reason: string }[] } {
   const result = tunnelDeploymentSchema.inputs.safeParse(args, { reportInput: false });
   const problems = result.success ? [] : result.error.issues.map((issue) => ({ property: issue.path.map(String).join(".") || "(settings)", reason: issue.message }));
   const settings = result.success ? result.data : undefined;
@@ -170,8 +177,7 @@ function validated(args: TunnelDeploymentArgs): TunnelDeploymentSettings {
     if (!settings.federationRuleId) problems.push({ property: "federationRuleId", reason: "programmatic mode needs the console-created federation rule (fdrl_…) with scope workspace:manage_tunnels" });
     if (!settings.workspaceId) problems.push({ property: "workspaceId", reason: "programmatic mode needs the tunnel's workspace id (wrkspc_…)" });
   }
-  if (problems.length > 0 || !settings) throw new TunnelDeploymentSettingsError(problems);
-  return settings;
+  return settings && problems.length === 0 ? { settings, problems } : { problems };
 }
 
 function normalizedRoutes(settings: TunnelDeploymentSettings): Record<string, RouteSpec> {
