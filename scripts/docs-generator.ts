@@ -70,9 +70,10 @@ function objectsIn(type: TypeModel, into = new Map<string, Extract<TypeModel, { 
 }
 
 function typeCell(type: TypeModel): string {
-  const objects = [...objectsIn(type).keys()].filter((name) => type.kind !== "object" || name === type.name);
-  const links = objects.map((name) => `[${name}](#${name.toLowerCase()})`);
-  return cell(code(typeText(type))) + (links.length ? ` (${links.join(", ")})` : "");
+  const link = (name: string): string => `[${code(name)}](#${name.toLowerCase()})`;
+  if (type.kind === "object") return link(type.name);
+  const objects = [...objectsIn(type).keys()];
+  return cell(code(typeText(type))) + (objects.length ? ` (${objects.map(link).join(", ")})` : "");
 }
 
 const defaultCell = (field: FieldModel): string => (field.default === undefined ? "" : cell(code(JSON.stringify(field.default))));
@@ -137,11 +138,16 @@ function resourcePage(resource: ResourceModel, model: PackageModel, example: Exa
     "## Example",
     exampleSection(resource, example, model.info.npmPackage),
     "## Inputs",
-    table(
-      ["Name", "Type", "Required", "Default", "Secret", "Replaces", "Description"],
-      resource.inputs.map((f) => [code(f.name), typeCell(f.type), yes(f.required), defaultCell(f), yes(f.secret), yes(f.replaceOnChanges), cell(f.description)]),
-    ),
-    "*Replaces*: a change plans a replacement (`op: replace`, the field listed in `replaceReasons`) instead of an update.",
+    // A component is never replaced itself; its children are, as their own pages say.
+    resource.isComponent
+      ? table(
+          ["Name", "Type", "Required", "Default", "Secret", "Description"],
+          resource.inputs.map((f) => [code(f.name), typeCell(f.type), yes(f.required), defaultCell(f), yes(f.secret), cell(f.description)]),
+        )
+      : table(
+          ["Name", "Type", "Required", "Default", "Secret", "Replaces", "Description"],
+          resource.inputs.map((f) => [code(f.name), typeCell(f.type), yes(f.required), defaultCell(f), yes(f.secret), yes(f.replaceOnChanges), cell(f.description)]),
+        ) + "\n\n*Replaces*: a change plans a replacement (`op: replace`, the field listed in `replaceReasons`) instead of an update.",
   ];
   if (resource.derived.length > 0) {
     sections.push(

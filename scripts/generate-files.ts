@@ -45,35 +45,69 @@ function dedent(code: string): string {
   return lines.map((l) => l.slice(indent)).join("\n");
 }
 
+/** The statement that constructs `typeName` (`const x = new TypeName(…);`), whole lines, or undefined. */
+export function constructorStatement(source: string, typeName: string): string | undefined {
+  const start = source.search(new RegExp(`\\bnew ${typeName}\\(`));
+  if (start === -1) return undefined;
+  let depth = 0;
+  for (let i = source.indexOf("(", start); i < source.length; i++) {
+    const char = source[i]!;
+    if (source.startsWith("//", i) || source.startsWith("/*", i)) {
+      const end = source.startsWith("//", i) ? source.indexOf("\n", i) : source.indexOf("*/", i) + 1;
+      if (end <= 0) return undefined;
+      i = end;
+    } else if (char === '"' || char === "'" || char === "`") {
+      // Strings and template literals: brackets inside them do not count.
+      for (i++; i < source.length && source[i] !== char; i++) if (source[i] === "\\") i++;
+    } else if ("([{".includes(char)) depth++;
+    else if (")]}".includes(char) && --depth === 0) {
+      const lineStart = source.lastIndexOf("\n", start) + 1;
+      const lineEnd = source.indexOf("\n", i);
+      return dedent(source.slice(lineStart, lineEnd === -1 ? undefined : lineEnd));
+    }
+  }
+  return undefined;
+}
+
 /**
- * Examples for the docs, preferred over the generated snippet: `examples/<kebab-name>/index.ts`
- * whole, else the first `// #region <TypeName>` … `// #endregion` in any `examples/<dir>/index.ts`.
+ * Examples for the docs, in order of preference over the snippet generated from the schema:
+ * `examples/<kebab-name>/index.ts` whole; a `// #region <TypeName>` … `// #endregion` in any
+ * example; the first statement in an example that constructs the resource.
  */
 export function readExamples(root: string, typeNames: string[]): Map<string, Example> {
   const dir = path.join(root, "examples");
   const files = fs.existsSync(dir)
     ? fs
-        .readdirSync(dir)
+        .readdirSync(dir, { withFileTypes: true })
+        .filter((entry) => entry.isDirectory())
+        .map((entry) => entry.name)
         .sort()
-        .map((name) => `examples/${name}/index.ts`)
-        .filter((file) => fs.existsSync(path.join(root, file)))
+        .flatMap((name) =>
+          fs
+            .readdirSync(path.join(dir, name))
+            .filter((file) => file.endsWith(".ts") && !file.endsWith(".d.ts"))
+            .sort()
+            .map((file) => `examples/${name}/${file}`),
+        )
     : [];
+  const read = (file: string): string => fs.readFileSync(path.join(root, file), "utf8");
   const examples = new Map<string, Example>();
   for (const typeName of typeNames) {
     const own = `examples/${kebabCase(typeName)}/index.ts`;
-    if (files.includes(own)) {
-      examples.set(typeName, { file: own, code: fs.readFileSync(path.join(root, own), "utf8").trimEnd() });
-      continue;
-    }
-    for (const file of files) {
-      const region = fs.readFileSync(path.join(root, file), "utf8").match(REGION(typeName));
-      if (region) {
-        examples.set(typeName, { file, code: dedent(region[1]!) });
-        break;
-      }
-    }
+    const found: Example | undefined = files.includes(own)
+      ? { file: own, code: read(own).trimEnd() }
+      : firstOf(files, (file) => read(file).match(REGION(typeName))?.[1], dedent) ?? firstOf(files, (file) => constructorStatement(read(file), typeName));
+    if (found) examples.set(typeName, found);
   }
   return examples;
+}
+
+function firstOf(files: string[], extract: (file: string) => string | undefined, finish: (code: string) => string = (code) => code): Example | undefined {
+  for (const file of files) {
+    const code = extract(file);
+    if (code !== undefined) return { file, code: finish(code) };
+  }
+  return undefined;
 }
 
 export function generatedSchema(root: string): Map<string, string> {

@@ -7,8 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { field, type ResourceSchema } from "../sdk/schemas/field";
 import { COMPONENT_SCHEMAS, RESOURCE_SCHEMAS } from "../sdk/schemas/index";
+import { COMPONENT_TYPE } from "../sdk/schemas/tunnel-deployment";
 import { generateDocs } from "./docs-generator";
-import { generatedDocs, generatedSchema, readSources, repoRoot, SCHEMA_FILE, staleDocs } from "./generate-files";
+import { constructorStatement, generatedDocs, generatedSchema, readSources, repoRoot, SCHEMA_FILE, staleDocs } from "./generate-files";
 import { generateNodejsSdk, hermeticPulumiEnv } from "./generate-nodejs-sdk";
 import { generateSchemaJson, packageModel, packageSpec, schemaToken, type GeneratorSources, type ResourceModel } from "./schema-generator";
 
@@ -55,6 +56,10 @@ describe("the schema model of the real resources", () => {
   it("covers every resource and component in sdk/schemas/index.ts", () => {
     expect(names(model.resources.map((r) => ({ name: r.typeName })))).toEqual([...RESOURCE_SCHEMAS, ...COMPONENT_SCHEMAS].map((s) => s.typeName));
     expect(model.resources.filter((r) => r.isComponent).map((r) => r.typeName)).toEqual(COMPONENT_SCHEMAS.map((s) => s.typeName));
+  });
+
+  it("names the component in schema.json as it is recorded in state", () => {
+    expect(resource("TunnelDeployment").token).toBe(COMPONENT_TYPE);
   });
 
   it.each([
@@ -160,6 +165,33 @@ describe("zod to Pulumi types", () => {
   });
 });
 
+describe("examples in the docs", () => {
+  it("takes the whole statement that constructs the resource, ignoring brackets in strings and comments", () => {
+    const source = [
+      "export function program() {",
+      "  const config = new pulumi.Config();",
+      "  // the CA's rotation (a quote in a comment)",
+      "  const deployment = new TunnelDeployment(\"demo\", {",
+      "    displayName: `demo-${pulumi.getStack()}`, // no ) here",
+      "    routes: { mcp: \"http://10.0.0.5:8080\" },",
+      "    ca: { rotation: config.get(\"caRotation\") ?? \")\" },",
+      "  });",
+      "  return deployment;",
+      "}",
+    ].join("\n");
+    expect(constructorStatement(source, "TunnelDeployment")).toBe(
+      [
+        "const deployment = new TunnelDeployment(\"demo\", {",
+        "  displayName: `demo-${pulumi.getStack()}`, // no ) here",
+        "  routes: { mcp: \"http://10.0.0.5:8080\" },",
+        "  ca: { rotation: config.get(\"caRotation\") ?? \")\" },",
+        "});",
+      ].join("\n"),
+    );
+    expect(constructorStatement(source, "Tunnel")).toBeUndefined();
+  });
+});
+
 interface InfoProperty {
   name: string;
   required: boolean;
@@ -237,6 +269,12 @@ describe("schema.json on the real Pulumi CLI", () => {
         inputs: asInfo(resource.inputs),
         outputs: asInfo(resource.outputs),
       });
+    }
+    const inputTypes = fs.readFileSync(path.join(sdk.dir, "types", "input.ts"), "utf8");
+    for (const type of [...model.types.values()].filter((t) => t.kind === "object")) {
+      const body = inputTypes.split(`export interface ${type.name}Args {`)[1]?.split("\n}")[0] ?? "";
+      const fields = [...body.matchAll(/^\s+(\w+)(\??): /gm)].map((m) => ({ name: m[1]!, required: m[2] !== "?" }));
+      expect({ type: type.name, fields: asInfo(fields) }).toEqual({ type: type.name, fields: asInfo(type.fields) });
     }
   });
 });

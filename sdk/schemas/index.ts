@@ -4,6 +4,7 @@ import { federationRuleBindingSchema } from "./federation-rule-binding";
 import { serverCertificateSchema } from "./server-certificate";
 import { tunnelSchema } from "./tunnel";
 import { tunnelCertificateSchema } from "./tunnel-certificate";
+import { tunnelDeploymentSchema } from "./tunnel-deployment";
 import { tunnelTokenSchema } from "./tunnel-token";
 
 /**
@@ -21,11 +22,17 @@ export const RESOURCE_SCHEMAS: readonly ResourceSchema[] = [
 ];
 
 /** Component resources (`isComponent: true` in schema.json): programs, not providers. */
-export const COMPONENT_SCHEMAS: readonly ResourceSchema[] = [];
+export const COMPONENT_SCHEMAS: readonly ResourceSchema[] = [tunnelDeploymentSchema];
 
 /**
  * Names of the shared types (nested objects and enums) in schema.json, by the field path where
  * they appear (`TypeName.field`, or `TypeName.field.nested`). Without an entry, a type is named
  * after its field (`keyAlgorithm` → `KeyAlgorithm`); types that share a name must be identical.
  */
-export const SHARED_TYPE_NAMES: Readonly<Record<string, string>> = {};
+export const SHARED_TYPE_NAMES: Readonly<Record<string, string>> = {
+  "TunnelDeployment.mode": "DeploymentMode",
+  "TunnelDeployment.routes": "RouteSpec",
+  "TunnelDeployment.ca": "CertificatePolicy",
+  "TunnelDeployment.serverCertificate": "CertificatePolicy",
+  "TunnelDeployment.token": "TokenPolicy",
+};
