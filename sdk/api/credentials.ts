@@ -80,7 +80,22 @@ export function resolveBaseUrl(env: EnvSource, explicit: string | undefined): st
   if (url.protocol !== "https:" && url.protocol !== "http:") {
     throw configurationError("the API base URL must use https", "Set baseUrl (or ANTHROPIC_BASE_URL) to an https:// URL.");
   }
+  if (url.protocol === "http:" && !isLoopbackHost(url.hostname)) {
+    throw configurationError(
+      "the API base URL uses plain http to a host that is not this machine, which would send credentials unencrypted",
+      "Use an https:// URL; plain http is allowed only for loopback (127.0.0.1, ::1, localhost), e.g. the local emulator.",
+    );
+  }
+  if (url.username || url.password) {
+    throw configurationError("the API base URL carries credentials", "Remove the user:password part; credentials come from the environment.");
+  }
   return raw.replace(/\/+$/, "");
+}
+
+/** 127.0.0.0/8, ::1 and localhost: the only hosts plain http may reach. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/^\[|\]$/g, "");
+  return host === "localhost" || host === "::1" || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
 /**

@@ -56,7 +56,8 @@ export class Transport {
 
   #send(url: string, init: RequestInit): Promise<Response> {
     const signal = init.signal ?? AbortSignal.timeout(this.#options.timeoutMs);
-    const undiciInit = { ...init, signal, dispatcher: this.agent } as unknown as Parameters<typeof undiciFetch>[1];
+    // The API never redirects; following one could hand the bearer to another origin.
+    const undiciInit = { ...init, signal, redirect: "manual", dispatcher: this.agent } as unknown as Parameters<typeof undiciFetch>[1];
     return undiciFetch(url, undiciInit) as unknown as Promise<Response>;
   }
 
