@@ -29,6 +29,7 @@ build: deps
 
 lint: deps
 	npx tsc -p tsconfig.json --noEmit
+	npx tsc -p tsconfig.examples.json --noEmit
 
 test-unit: deps
 	npx vitest run --project unit
@@ -53,11 +54,12 @@ check-generated: toolchain
 emulator: build
 	node dist/emulator/cli.js --port $${PORT:-8787}
 
+# The quickstart against a local emulator; state persists in .demo/, so a second run converges.
 demo: toolchain build
-	@echo "make demo: not yet (see the deploy issue)"
+	@bash scripts/demo.sh run
 
-demo-clean:
-	@echo "make demo-clean: not yet"
+demo-clean: build
+	@bash scripts/demo.sh clean
 
 bench: toolchain build
 	@echo "make bench: not yet (see the bench issue)"
