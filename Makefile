@@ -61,8 +61,10 @@ demo: toolchain build
 demo-clean: build
 	@bash scripts/demo.sh clean
 
+# Timings, state size and client overhead against no-op floors, as ratios taken in one run;
+# prints a table and writes bench/results.json. Take numbers on a quiet machine.
 bench: toolchain build
-	@echo "make bench: not yet (see the bench issue)"
+	npx vitest run --config bench/vitest.bench.config.mts
 
 soak: toolchain build
 	@echo "make soak: not yet (see the reliability issue)"
