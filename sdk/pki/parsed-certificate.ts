@@ -1,3 +1,4 @@
+import { X509Certificate as OpenSslCertificate } from "node:crypto";
 import { PkiError } from "./errors";
 import { decodeCertificateBlocks, decodeSingleCertificate } from "./pem";
 import { x509 } from "./x509-library";
@@ -21,6 +22,10 @@ export interface ParsedCertificate {
 export function parseCertificateDer(der: Buffer): ParsedCertificate {
   try {
     if (!isOneDerSequence(der)) throw new Error("not one DER value");
+    // OpenSSL is stricter about DER than the library (e.g. BIT STRING padding), and the API's
+    // side is no more lenient than OpenSSL: what it cannot parse must fail here, at preview.
+    const strict = new OpenSslCertificate(der);
+    if (Number.isNaN(Date.parse(strict.validFrom)) || Number.isNaN(Date.parse(strict.validTo))) throw new Error("malformed validity time");
     const certificate = new x509.X509Certificate(der);
     const extensions = certificate.extensions;
     const types = extensions.map((extension) => extension.type);

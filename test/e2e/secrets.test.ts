@@ -27,7 +27,7 @@ function needles(secrets: Record<string, string>): [string, string][] {
 describe("no secret in output, state, errors or logs", () => {
   it("keeps the token, private keys, the bearer and the identity token out of everything the engine prints or stores", async () => {
     const settings = { tokenRotation: "1" };
-    const env = { ...(await emulator.engineEnv()), ANTHROPIC_LOG: "debug" };
+    const env: Record<string, string> = { ...(await emulator.engineEnv()), ANTHROPIC_LOG: "debug" };
     const hermetic = await createHermeticStack({
       env,
       program: async () => {
