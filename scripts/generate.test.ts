@@ -35,10 +35,9 @@ describe("generated files", () => {
       else if (fs.readFileSync(target, "utf8") !== generated) problems.push(`${file}, ${firstDifference(fs.readFileSync(target, "utf8"), generated)}`);
     }
     for (const file of staleDocs(ROOT, docs)) problems.push(`${file}: no longer generated (its resource is gone)`);
-    expect(
-      problems,
-      `generated files are out of date with sdk/schemas and sdk/resources/*.md:\n  ${problems.join("\n  ")}\nRun \`make generate\` and commit the result.`,
-    ).toEqual([]);
+    if (problems.length > 0) {
+      expect.fail(`generated files are out of date with sdk/schemas and sdk/resources/*.md:\n  ${problems.join("\n  ")}\nRun \`make generate\` and commit the result.`);
+    }
   });
 
   it("generates the same bytes on every run", () => {
