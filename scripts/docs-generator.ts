@@ -82,7 +82,7 @@ function table(headings: string[], rows: string[][]): string {
   return [`| ${headings.join(" | ")} |`, `| ${headings.map(() => "---").join(" | ")} |`, ...rows.map((row) => `| ${row.join(" | ")} |`)].join("\n");
 }
 
-function placeholder(field: FieldModel, type: TypeModel = field.type, indent = "  "): string {
+function placeholder(field: FieldModel, type: TypeModel = field.type): string {
   switch (type.kind) {
     case "string":
       return JSON.stringify(`<${field.name}>`);
@@ -96,14 +96,14 @@ function placeholder(field: FieldModel, type: TypeModel = field.type, indent = "
     case "enum":
       return JSON.stringify(type.values[0]);
     case "array":
-      return `[${placeholder(field, type.items, indent)}]`;
+      return `[${placeholder(field, type.items)}]`;
     case "map":
-      return `{ "<name>": ${placeholder(field, type.values, indent)} }`;
+      return `{ "<name>": ${placeholder(field, type.values)} }`;
     case "union":
-      return placeholder(field, type.options[0]!, indent);
+      return placeholder(field, type.options[0]!);
     case "object": {
       const required = type.fields.filter((f) => f.required);
-      return `{ ${required.map((f) => `${f.name}: ${placeholder(f, f.type, indent)}`).join(", ")} }`;
+      return `{ ${required.map((f) => `${f.name}: ${placeholder(f, f.type)}`).join(", ")} }`;
     }
   }
 }
@@ -111,16 +111,11 @@ function placeholder(field: FieldModel, type: TypeModel = field.type, indent = "
 function exampleSection(resource: ResourceModel, example: Example | undefined, npmPackage: string): string {
   if (example) return `From [\`${example.file}\`](../../${example.file}):\n\n\`\`\`ts\n${example.code}\n\`\`\``;
   const args = resource.inputs.filter((f) => f.required).map((f) => `  ${f.name}: ${placeholder(f)},`);
-  const snippet = [
-    `import { ${resource.typeName} } from "${npmPackage}";`,
-    "",
-    `const ${camelCase(resource.typeName)} = new ${resource.typeName}("${kebabCase(resource.typeName)}", {`,
-    ...args,
-    "});",
-  ].join("\n");
+  const construct = `const ${camelCase(resource.typeName)} = new ${resource.typeName}("${kebabCase(resource.typeName)}", {`;
+  const snippet = [`import { ${resource.typeName} } from "${npmPackage}";`, "", ...(args.length ? [construct, ...args, "});"] : [`${construct}});`])].join("\n");
   return (
-    `Required inputs only, with placeholders; generated from the schema until \`examples/${kebabCase(resource.typeName)}/index.ts\` ` +
-    `(or a \`// #region ${resource.typeName}\` in an example) exists.\n\n\`\`\`ts\n${snippet}\n\`\`\``
+    `Required inputs only, with placeholders: generated from the schema until an example in \`examples/\` constructs a ${resource.typeName}.` +
+    `\n\n\`\`\`ts\n${snippet}\n\`\`\``
   );
 }
 
@@ -210,7 +205,7 @@ function indexPage(model: PackageModel): string {
   const row = (r: ResourceModel): string[] => [`[${r.typeName}](${kebabCase(r.typeName)}.md)`, cell(firstSentence(r.prose))];
   const sections = [
     header(["sdk/schemas/", "sdk/resources/*.md"]) + "# Reference",
-    `Every class exported by ${code(model.info.npmPackage)}. The same contract is published as a Pulumi package schema in [\`schema.json\`](../../schema.json) ` +
+    `Every resource and component in ${code(model.info.npmPackage)}. The same contract is published as a Pulumi package schema in [\`schema.json\`](../../schema.json) ` +
       `(package ${code("mcp-tunnels")}, version ${model.info.version}); both are generated from the zod schemas in \`sdk/schemas/\`.`,
     "## Resources",
     table(["Resource", "Summary"], resources.map(row)),
