@@ -60,10 +60,13 @@ const days = (name: string) =>
 
 const certificatePolicy = (what: string) =>
   z.strictObject({
-    keyAlgorithm: z.enum(KEY_ALGORITHMS as [KeyAlgorithm, ...KeyAlgorithm[]], { error: `keyAlgorithm must be one of ${KEY_ALGORITHMS.join(", ")}` }).optional(),
-    validityDays: days(`${what}.validityDays`).optional(),
-    renewBeforeDays: days(`${what}.renewBeforeDays`).optional(),
-    rotation: z.union([z.string(), z.number()]).optional(),
+    keyAlgorithm: field(
+      z.enum(KEY_ALGORITHMS as [KeyAlgorithm, ...KeyAlgorithm[]], { error: `keyAlgorithm must be one of ${KEY_ALGORITHMS.join(", ")}` }).optional(),
+      { description: `Key type: one of ${KEY_ALGORITHMS.join(", ")} (default ECDSA_P256).` },
+    ),
+    validityDays: field(days(`${what}.validityDays`).optional(), { description: "How long the certificate is valid, in days." }),
+    renewBeforeDays: field(days(`${what}.renewBeforeDays`).optional(), { description: "How many days before expiry the preview plans a new certificate." }),
+    rotation: field(z.union([z.string(), z.number()]).optional(), { description: "Any value; changing it issues a new certificate on the next `pulumi up`." }),
   });
 
 const inputs = z.strictObject({
@@ -89,7 +92,13 @@ const inputs = z.strictObject({
     description: "ServerCertificate settings (manual mode): keyAlgorithm, validityDays, renewBeforeDays, rotation.",
   }),
   token: field(
-    z.strictObject({ rotation: z.union([z.string(), z.number()]).optional(), rotateEveryDays: days("token.rotateEveryDays").optional(), reason: z.string().max(1024).optional() }).optional(),
+    z
+      .strictObject({
+        rotation: field(z.union([z.string(), z.number()]).optional(), { description: "Any value; changing it rotates the token on the next `pulumi up`." }),
+        rotateEveryDays: field(days("token.rotateEveryDays").optional(), { description: "Rotate automatically this many days after the last rotation." }),
+        reason: field(z.string().max(1024, "token.reason must be at most 1024 characters").optional(), { description: "Recorded in the tunnel's audit log with each rotation." }),
+      })
+      .optional(),
     { description: "TunnelToken settings (manual mode): rotation, rotateEveryDays, reason. In programmatic mode `rotation` becomes `tunnel.tokenVersion`." },
   ),
   federationRuleId: field(z.string().regex(/^fdrl_[A-Za-z0-9_]+$/, "federationRuleId must be a federation rule id (fdrl_…)").optional(), {
