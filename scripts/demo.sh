@@ -27,6 +27,8 @@ trap stop_emulator EXIT
 # Port 0: the emulator binds a free port and reports it, so nothing can take it in between.
 start_emulator() {
   mkdir -p "$demo"
+  # Emptied here, not by the redirect below: that runs in the child, maybe after the first read.
+  : >"$demo/emulator.log"
   node dist/emulator/cli.js --port 0 --state "$demo/emulator-state.json" >"$demo/emulator.log" 2>&1 &
   emulator_pid=$!
   for _ in $(seq 100); do
