@@ -117,11 +117,23 @@ install_language_host() {
   fi
 }
 
+# The engine takes a plugin beside its own (symlink-resolved) binary as bundled; one found on
+# PATH works too but prints a warning on every run. The script holds no path of this clone.
 install_dynamic_plugin() {
   local script="$repo_root/node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs"
   [[ -f "$script" ]] || { say "pulumi-resource-pulumi-nodejs" "pending: run npm ci first"; return; }
-  cp "$script" "$tools/pulumi/bin/pulumi-resource-pulumi-nodejs"
-  chmod +x "$tools/pulumi/bin/pulumi-resource-pulumi-nodejs"
+  local engine_dir; engine_dir="$(dirname "$(readlink -f "$tools/pulumi/bin/pulumi")")"
+  if [[ "$engine_dir" == "$cache/"* ]]; then
+    cmp -s "$script" "$engine_dir/pulumi-resource-pulumi-nodejs" || install -m 0755 "$script" "$engine_dir/pulumi-resource-pulumi-nodejs"
+    rm -f "$tools/pulumi/bin/pulumi-resource-pulumi-nodejs"
+  elif [[ -x "$engine_dir/pulumi-resource-pulumi-nodejs" ]]; then
+    # A regular Pulumi installation ships its own; never touch it.
+    rm -f "$tools/pulumi/bin/pulumi-resource-pulumi-nodejs"
+    say "pulumi-resource-pulumi-nodejs" "bundled with the installed CLI ($engine_dir)"
+    return
+  else
+    install -m 0755 "$script" "$tools/pulumi/bin/pulumi-resource-pulumi-nodejs"
+  fi
   say "pulumi-resource-pulumi-nodejs" "@pulumi/pulumi $(cd "$repo_root" && node -p 'require("@pulumi/pulumi/package.json").version') (node_modules)"
 }
 
