@@ -12,7 +12,7 @@ import { measureProviderOverhead } from "./provider-overhead";
 import { checkTargets, formatReport, type BenchResults } from "./report";
 
 // `make bench`: sizes, repetitions and sections can be narrowed while developing, e.g.
-// BENCH_SIZES=1 BENCH_REPS=1 BENCH_SECTIONS=overhead.
+// BENCH_SIZES=1 BENCH_REPS=1 BENCH_SECTIONS=overhead (BENCH_NATIVE=0 leaves the native floor out).
 const SIZES = (process.env.BENCH_SIZES ?? "1,5,10").split(",").map(Number);
 const REPS = Number(process.env.BENCH_REPS ?? 3);
 const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? "overhead,latency,crypto,client").split(","));
@@ -34,6 +34,7 @@ let nativeDir: string | undefined;
 beforeAll(async () => {
   emulator = await TestEmulator.start();
   try {
+    if (process.env.BENCH_NATIVE === "0") throw new Error("BENCH_NATIVE=0");
     nativeDir = execFileSync("bash", [path.join(REPO_ROOT, "bench", "native-noop", "build.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
     results.nativeFloor = { available: true, dir: nativeDir };
   } catch (error) {
@@ -61,7 +62,7 @@ it.runIf(SECTIONS.has("latency"))("latency hiding: refresh and up with injected 
   const count = Math.max(...SIZES);
   log(`latency hiding: N = ${count}, 100 ms per API response (load ${load().join(" ")})`);
   const loadBefore = load();
-  const measurements = await measureLatencyHiding({ emulator, count, latencyMs: 100, repetitions: Math.min(REPS, 2), parallelSettings: [undefined, 64], log });
+  const measurements = await measureLatencyHiding({ emulator, count, latencyMs: 100, repetitions: REPS, refreshParallel: [undefined, 64], log });
   results.sections.latency = { loadBefore, loadAfter: load(), measurements };
 });
 

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import * as path from "node:path";
+import Anthropic from "@anthropic-ai/sdk";
 import { TunnelsClient } from "pulumi-mcp-tunnels/api";
 import { Agent, fetch as undiciFetch, request } from "undici";
 import { mintAccessToken } from "../emulator/test-support";
@@ -8,7 +9,12 @@ import { KEEP_ALIVE_TIMEOUT_MS, MAX_CONNECTIONS_PER_ORIGIN } from "../sdk/api/tr
 import { REPO_ROOT } from "../test/harness/engine";
 import { summarize, type Summary } from "./stats";
 
-export type ClientVariant = "undici.request" | "undici.fetch" | "TunnelsClient";
+/**
+ * Layers from the bottom up, so a gap can be pinned on one of them: bare undici.request; the
+ * WHATWG fetch the SDK calls; the official SDK on that fetch; our TunnelsClient, which is the SDK
+ * plus our transport, response validation and error translation.
+ */
+export type ClientVariant = "undici.request" | "undici.fetch" | "Anthropic SDK" | "TunnelsClient";
 
 export interface ClientMeasurement {
   variant: ClientVariant;
@@ -73,6 +79,7 @@ export async function measureClientOverhead(options: { calls: number; concurrenc
     const url = `${emulator.baseUrl}/v1/tunnels/${tunnel.id}`;
     const headers = { authorization: `Bearer ${bearer}`, "anthropic-version": ANTHROPIC_VERSION, "anthropic-beta": TUNNELS_BETA };
     const tunnels = client.tunnels;
+    const sdk = new Anthropic({ baseURL: emulator.baseUrl, apiKey: null, authToken: bearer, fetch: (input, init) => undiciFetch(input as string, { ...(init as object), dispatcher: agent }) as unknown as Promise<Response> });
     const variants: Record<ClientVariant, () => Promise<void>> = {
       "undici.request": async () => {
         const response = await request(url, { dispatcher: agent, headers });
@@ -83,6 +90,10 @@ export async function measureClientOverhead(options: { calls: number; concurrenc
         const response = await undiciFetch(url, { dispatcher: agent, headers });
         const body = (await response.json()) as { id?: string };
         if (response.status !== 200 || body.id !== tunnel.id) throw new Error(`undici.fetch: ${response.status}`);
+      },
+      "Anthropic SDK": async () => {
+        const retrieved = (await sdk.beta.tunnels.retrieve(tunnel.id)) as { id?: string };
+        if (retrieved.id !== tunnel.id) throw new Error("Anthropic SDK: wrong tunnel");
       },
       TunnelsClient: async () => {
         const retrieved = await tunnels.retrieve(tunnel.id);

@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { pulumiCommand } from "../test/harness/engine";
+import { withCpuSplit, type CpuSplit } from "./cpu-time";
 import { stateCost, type StateCost } from "./state-cost";
 import { timed } from "./stats";
 
@@ -10,11 +11,20 @@ export type Operation = (typeof OPERATIONS)[number];
 
 export interface OperationsRun {
   ms: Record<Operation, number>;
+  cpu: Record<Operation, CpuSplit>;
   /** Resources in the engine's `up` summary. */
   resources: number;
   state: StateCost;
   /** Steps other than `same` in the no-change preview and the refresh: must be none. */
   unexpectedChanges: string[];
+}
+
+/** No engine operation here takes a minute on a quiet machine; one that hangs fails instead of eating the run. */
+const OPERATION_TIMEOUT_MS = 180_000;
+
+/** Options for one engine operation: a fresh deadline each time, and --parallel when given. */
+export function engineOptions(parallel?: number): { parallel?: number; signal: AbortSignal } {
+  return { ...(parallel === undefined ? {} : { parallel }), signal: AbortSignal.timeout(OPERATION_TIMEOUT_MS) };
 }
 
 function changesBesidesSame(changes: Record<string, number> | undefined, operation: string): string[] {
@@ -34,21 +44,25 @@ export async function exportedState(stack: Stack, workDir: string, env: Record<s
   return stdout;
 }
 
-/** up → (export) → no-change preview → refresh → destroy, each timed as a user would wait for it. */
-export async function runOperations(stack: Stack, workDir: string, options: { parallel?: number } = {}): Promise<OperationsRun> {
-  const parallel = options.parallel === undefined ? {} : { parallel: options.parallel };
-  const up = await timed(() => stack.up(parallel));
-  if (up.value.summary.result !== "succeeded") throw new Error(`up ${up.value.summary.result}:\n${up.value.stderr}`);
-  const resources = total(up.value.summary.resourceChanges);
+/**
+ * up → (export) → no-change preview → refresh → destroy, each timed as a user would wait for it,
+ * with the CPU it cost split by process.
+ */
+export async function runOperations(stack: Stack, workDir: string, cpuDir: string): Promise<OperationsRun> {
+  const measure = <T>(work: () => Promise<T>) => withCpuSplit(cpuDir, () => timed(work));
+  const up = await measure(() => stack.up(engineOptions()));
+  if (up.value.value.summary.result !== "succeeded") throw new Error(`up ${up.value.value.summary.result}:\n${up.value.value.stderr}`);
+  const resources = total(up.value.value.summary.resourceChanges);
   const state = stateCost(await exportedState(stack, workDir, stack.workspace.envVars), resources);
-  const preview = await timed(() => stack.preview(parallel));
-  const refresh = await timed(() => stack.refresh(parallel));
-  const destroy = await timed(() => stack.destroy(parallel));
-  if (destroy.value.summary.result !== "succeeded") throw new Error(`destroy ${destroy.value.summary.result}:\n${destroy.value.stderr}`);
+  const preview = await measure(() => stack.preview(engineOptions()));
+  const refresh = await measure(() => stack.refresh(engineOptions()));
+  const destroy = await measure(() => stack.destroy(engineOptions()));
+  if (destroy.value.value.summary.result !== "succeeded") throw new Error(`destroy ${destroy.value.value.summary.result}:\n${destroy.value.value.stderr}`);
   return {
-    ms: { up: up.ms, preview: preview.ms, refresh: refresh.ms, destroy: destroy.ms },
+    ms: { up: up.value.ms, preview: preview.value.ms, refresh: refresh.value.ms, destroy: destroy.value.ms },
+    cpu: { up: up.cpu, preview: preview.cpu, refresh: refresh.cpu, destroy: destroy.cpu },
     resources,
     state,
-    unexpectedChanges: [...changesBesidesSame(preview.value.changeSummary, "preview"), ...changesBesidesSame(refresh.value.summary.resourceChanges, "refresh")],
+    unexpectedChanges: [...changesBesidesSame(preview.value.value.changeSummary, "preview"), ...changesBesidesSame(refresh.value.value.summary.resourceChanges, "refresh")],
   };
 }

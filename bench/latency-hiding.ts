@@ -1,13 +1,14 @@
 import { TOKEN_EXCHANGE_PATH } from "../sdk/api/contract";
 import type { ServedRequest, TestEmulator } from "../test/harness/emulator";
 import { benchStack } from "./bench-stack";
-import { summarize, timed, type Summary } from "./stats";
+import { engineOptions } from "./engine-operations";
+import { median, round, summarize, timed, type Summary } from "./stats";
 
 /**
- * API calls on the longest chain of one operation, from the providers' code: `up` creates the
- * tunnel, then registers the CA and reveals the token (the server certificate is local);
- * `refresh` reads every resource independently, one call each. A token exchange, when the
- * operation needs one, comes before them all and adds one more.
+ * API calls on the longest dependent chain of one operation, from the providers' code: `up`
+ * creates the tunnel, then registers the CA and reveals the token (the server certificate is
+ * local); `refresh` reads every resource independently, one call each. A token exchange, when
+ * the operation needs one, comes before them all and adds one.
  */
 const CHAIN_CALLS = { up: 2, refresh: 1 } as const;
 
@@ -19,16 +20,19 @@ export interface LatencyMeasurement {
   latencyMs: number;
   withLatency: Summary;
   withoutLatency: Summary;
-  /** API requests the operation sent (all delayed). */
+  /** Median wall time with latency − median without. */
+  addedMs: number;
+  /** API requests the operation sent (every one delayed), of which token exchanges. */
   requests: number;
-  /** Of which token exchanges. */
   exchanges: number;
   /** requests × latency: what the latency would cost if every call waited for the previous one. */
   serialSumMs: number;
-  /** Median wall time with latency − median without. */
-  addedMs: number;
   /** latency × calls on the longest chain: what perfect overlap would cost. */
   criticalPathMs: number;
+  /** From the emulator's request log: first arrival to last delayed answer (median). */
+  apiSpanMs: number;
+  /** Most requests waiting out their latency at once (median over runs). */
+  maxInFlight: number;
 }
 
 export interface LatencyOptions {
@@ -36,69 +40,102 @@ export interface LatencyOptions {
   count: number;
   latencyMs: number;
   repetitions: number;
-  parallelSettings: (number | undefined)[];
+  /** --parallel settings the refresh is measured at; `up` runs at the engine default. */
+  refreshParallel: (number | undefined)[];
   log: (line: string) => void;
 }
 
-function apiRequests(requests: ServedRequest[]): { calls: number; exchanges: number } {
+interface ApiActivity {
+  calls: number;
+  exchanges: number;
+  spanMs: number;
+  maxInFlight: number;
+}
+
+function activity(requests: ServedRequest[], latencyMs: number): ApiActivity {
   const api = requests.filter((r) => r.path.startsWith("/v1/"));
-  return { calls: api.length, exchanges: api.filter((r) => r.path === TOKEN_EXCHANGE_PATH).length };
+  const starts = api.map((r) => Date.parse(r.at)).sort((a, b) => a - b);
+  let maxInFlight = 0;
+  for (let i = 0, j = 0; i < starts.length; i++) {
+    while (starts[j]! + latencyMs <= starts[i]!) j++;
+    maxInFlight = Math.max(maxInFlight, i - j + 1);
+  }
+  return {
+    calls: api.length,
+    exchanges: api.filter((r) => r.path === TOKEN_EXCHANGE_PATH).length,
+    spanMs: starts.length ? starts.at(-1)! + latencyMs - starts[0]! : 0,
+    maxInFlight,
+  };
+}
+
+interface Samples {
+  on: number[];
+  off: number[];
+  activity: ApiActivity[];
 }
 
 /**
- * up and refresh of N TunnelDeployments with and without a fixed delay on every API response,
- * at each --parallel setting; the two run in alternation so both see the same machine.
+ * Wall time of N TunnelDeployments' `up` and `refresh` with and without a fixed delay on every
+ * API response. Refreshes come in pairs on the same state, one delayed and one not, in
+ * alternating order, so the difference is not drowned by machine noise; the emulator's request
+ * log shows how far the calls overlapped.
  */
 export async function measureLatencyHiding(options: LatencyOptions): Promise<LatencyMeasurement[]> {
   const { emulator, latencyMs } = options;
+  const delay = () => emulator.control("POST", "/_emulator/faults", { rules: [{ path_prefix: "/v1/", rate: 1, latency_ms: latencyMs }] });
+  const undelay = () => emulator.control("DELETE", "/_emulator/faults");
   const bench = await benchStack("ours", options.count, emulator, undefined);
-  const results: LatencyMeasurement[] = [];
-  for (const parallel of options.parallelSettings) {
-    const engine = parallel === undefined ? {} : { parallel };
-    const samples = { up: { on: [] as number[], off: [] as number[], requests: [] as number[], exchanges: [] as number[] }, refresh: { on: [] as number[], off: [] as number[], requests: [] as number[], exchanges: [] as number[] } };
-    for (let rep = 0; rep < options.repetitions; rep++) {
-      for (const delayed of [false, true]) {
-        await bench.prepare();
-        if (delayed) await emulator.control("POST", "/_emulator/faults", { rules: [{ path_prefix: "/v1/", rate: 1, latency_ms: latencyMs }] });
-        await emulator.control("DELETE", "/_emulator/requests");
-        const up = await timed(() => bench.stack.up(engine));
-        const upRequests = apiRequests(await emulator.requests());
-        await emulator.control("DELETE", "/_emulator/requests");
-        const refresh = await timed(() => bench.stack.refresh(engine));
-        const refreshRequests = apiRequests(await emulator.requests());
-        await emulator.control("DELETE", "/_emulator/faults");
-        await bench.stack.destroy(engine);
-        samples.up[delayed ? "on" : "off"].push(up.ms);
-        samples.refresh[delayed ? "on" : "off"].push(refresh.ms);
-        if (delayed) {
-          samples.up.requests.push(upRequests.calls);
-          samples.up.exchanges.push(upRequests.exchanges);
-          samples.refresh.requests.push(refreshRequests.calls);
-          samples.refresh.exchanges.push(refreshRequests.exchanges);
-        }
-        options.log(`  rep ${rep + 1} N=${options.count} parallel=${parallel ?? "default"} latency=${delayed ? latencyMs : 0}: up ${Math.round(up.ms)} ms (${upRequests.calls} calls), refresh ${Math.round(refresh.ms)} ms (${refreshRequests.calls} calls)`);
+  const up: Samples = { on: [], off: [], activity: [] };
+  const refresh = new Map<number | undefined, Samples>(options.refreshParallel.map((p) => [p, { on: [], off: [], activity: [] }]));
+
+  const observe = async <T>(delayed: boolean, work: () => Promise<T>): Promise<{ ms: number; activity: ApiActivity }> => {
+    if (delayed) await delay();
+    await emulator.control("DELETE", "/_emulator/requests");
+    const run = await timed(work);
+    const seen = activity(await emulator.requests(), latencyMs);
+    if (delayed) await undelay();
+    return { ms: run.ms, activity: seen };
+  };
+
+  for (let rep = 0; rep < options.repetitions; rep++) {
+    const delayedUp = rep % 2 === 0;
+    await bench.prepare();
+    const created = await observe(delayedUp, () => bench.stack.up(engineOptions()));
+    up[delayedUp ? "on" : "off"].push(created.ms);
+    if (delayedUp) up.activity.push(created.activity);
+    const line = [`up ${Math.round(created.ms)} ms (${created.activity.calls} calls${delayedUp ? `, ${latencyMs} ms each` : ""})`];
+    for (const [parallel, samples] of refresh) {
+      for (const delayed of rep % 2 === 0 ? [false, true] : [true, false]) {
+        const refreshed = await observe(delayed, () => bench.stack.refresh(engineOptions(parallel)));
+        samples[delayed ? "on" : "off"].push(refreshed.ms);
+        if (delayed) samples.activity.push(refreshed.activity);
+        line.push(`refresh p=${parallel ?? "default"} ${delayed ? "delayed" : "plain"} ${Math.round(refreshed.ms)} ms`);
       }
     }
-    for (const operation of ["up", "refresh"] as const) {
-      const s = samples[operation];
-      const withLatency = summarize(s.on);
-      const withoutLatency = summarize(s.off);
-      const requests = Math.max(...s.requests);
-      const exchanges = Math.max(...s.exchanges);
-      results.push({
-        operation,
-        count: options.count,
-        parallel,
-        latencyMs,
-        withLatency,
-        withoutLatency,
-        requests,
-        exchanges,
-        serialSumMs: requests * latencyMs,
-        addedMs: Math.round(withLatency.median - withoutLatency.median),
-        criticalPathMs: (CHAIN_CALLS[operation] + (exchanges > 0 ? 1 : 0)) * latencyMs,
-      });
-    }
+    await bench.stack.destroy(engineOptions());
+    options.log(`  rep ${rep + 1} N=${options.count}: ${line.join(", ")}`);
   }
-  return results;
+
+  const measurement = (operation: "up" | "refresh", parallel: number | undefined, samples: Samples): LatencyMeasurement => {
+    const withLatency = summarize(samples.on);
+    const withoutLatency = summarize(samples.off);
+    const requests = Math.max(...samples.activity.map((a) => a.calls));
+    const exchanges = Math.max(...samples.activity.map((a) => a.exchanges));
+    return {
+      operation,
+      count: options.count,
+      parallel,
+      latencyMs,
+      withLatency,
+      withoutLatency,
+      addedMs: Math.round(withLatency.median - withoutLatency.median),
+      requests,
+      exchanges,
+      serialSumMs: requests * latencyMs,
+      criticalPathMs: (CHAIN_CALLS[operation] + (exchanges > 0 ? 1 : 0)) * latencyMs,
+      apiSpanMs: round(median(samples.activity.map((a) => a.spanMs))),
+      maxInFlight: median(samples.activity.map((a) => a.maxInFlight)),
+    };
+  };
+  return [measurement("up", undefined, up), ...[...refresh].map(([parallel, samples]) => measurement("refresh", parallel, samples))];
 }

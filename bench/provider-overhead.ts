@@ -1,15 +1,18 @@
 import type { TestEmulator } from "../test/harness/emulator";
 import { benchStack, type BenchStack } from "./bench-stack";
-import { OPERATIONS, runOperations, type Operation, type OperationsRun } from "./engine-operations";
+import { engineOptions, OPERATIONS, runOperations, type Operation, type OperationsRun } from "./engine-operations";
 import { STACK_KINDS, type StackKind } from "./stack-programs";
+import type { CpuSplit } from "./cpu-time";
 import type { StateCost } from "./state-cost";
-import { summarize, type Summary } from "./stats";
+import { median, summarize, type Summary } from "./stats";
 
 export interface StackMeasurement {
   kind: StackKind;
   count: number;
   resources: number;
   ms: Record<Operation, Summary>;
+  /** Median CPU ms per process kind. */
+  cpu: Record<Operation, CpuSplit>;
   state: StateCost;
   unexpectedChanges: string[];
 }
@@ -38,8 +41,8 @@ export async function measureProviderOverhead(options: OverheadOptions): Promise
   for (const kind of kinds) {
     const first = stacks.find((s) => s.kind === kind)!;
     await first.prepare();
-    await first.stack.up();
-    await first.stack.destroy();
+    await first.stack.up(engineOptions());
+    await first.stack.destroy(engineOptions());
   }
 
   const runs = new Map<BenchStack, OperationsRun[]>(stacks.map((s) => [s, []]));
@@ -49,9 +52,9 @@ export async function measureProviderOverhead(options: OverheadOptions): Promise
       const rotated = [...group.slice(rep % group.length), ...group.slice(0, rep % group.length)];
       for (const bench of rotated) {
         await bench.prepare();
-        const run = await runOperations(bench.stack, bench.workDir);
+        const run = await runOperations(bench.stack, bench.workDir, bench.cpuDir);
         runs.get(bench)!.push(run);
-        options.log(`  rep ${rep + 1} N=${count} ${bench.kind}: ${OPERATIONS.map((op) => `${op} ${Math.round(run.ms[op])}`).join(", ")} ms`);
+        options.log(`  rep ${rep + 1} N=${count} ${bench.kind}: ${OPERATIONS.map((op) => `${op} ${Math.round(run.ms[op])}`).join(", ")} ms; provider CPU ${OPERATIONS.map((op) => Math.round(run.cpu[op].providerMs)).join("/")} ms`);
       }
     }
   }
@@ -64,6 +67,16 @@ export async function measureProviderOverhead(options: OverheadOptions): Promise
       count: bench.count,
       resources: last.resources,
       ms: Object.fromEntries(OPERATIONS.map((op) => [op, summarize(list.map((run) => run.ms[op]))])) as Record<Operation, Summary>,
+      cpu: Object.fromEntries(
+        OPERATIONS.map((op) => [
+          op,
+          {
+            hostMs: median(list.map((run) => run.cpu[op].hostMs)),
+            engineMs: median(list.map((run) => run.cpu[op].engineMs)),
+            providerMs: median(list.map((run) => run.cpu[op].providerMs)),
+          },
+        ]),
+      ) as Record<Operation, CpuSplit>,
       state: last.state,
       unexpectedChanges: [...new Set(list.flatMap((run) => run.unexpectedChanges))],
     };
