@@ -1,9 +1,11 @@
 import { defineConfig } from "vitest/config";
 
 // `make bench` only: one worker, so the engine runs measured here never compete with each other.
+// BENCH_PROFILE=1 runs the provider profile instead of the bench.
 export default defineConfig({
   test: {
-    include: ["bench/**/*.run.ts"],
+    include: process.env.BENCH_PROFILE ? ["bench/profile/*.profile.ts"] : ["bench/**/*.run.ts"],
+    disableConsoleIntercept: true,
     pool: "forks",
     maxWorkers: 1,
     fileParallelism: false,
