@@ -7,15 +7,24 @@ export interface ApiClients {
   admin(): AdminClient;
 }
 
+const perRuntime = new WeakMap<ProviderRuntime, ApiClients>();
+
 /**
- * Clients built on first use in the provider process, from stack config and the environment as
- * they are then. Never serialized into state.
+ * The clients of one provider process, built on first use from stack config and the environment
+ * as they are then, and shared by every resource kind: a single-use identity token can be
+ * exchanged once, so two clients racing to exchange it would have one of them refused.
+ * Never serialized into state.
  */
 export function clientsFrom(runtime: ProviderRuntime = providerRuntime): ApiClients {
-  let tunnels: TunnelsClient | undefined;
-  let admin: AdminClient | undefined;
-  return {
-    tunnels: () => (tunnels ??= new TunnelsClient({ env: runtime.env() })),
-    admin: () => (admin ??= new AdminClient({ env: runtime.env() })),
-  };
+  let clients = perRuntime.get(runtime);
+  if (!clients) {
+    let tunnels: TunnelsClient | undefined;
+    let admin: AdminClient | undefined;
+    clients = {
+      tunnels: () => (tunnels ??= new TunnelsClient({ env: runtime.env() })),
+      admin: () => (admin ??= new AdminClient({ env: runtime.env() })),
+    };
+    perRuntime.set(runtime, clients);
+  }
+  return clients;
 }
