@@ -25,8 +25,8 @@ export interface ServedRequest {
 export class TestEmulator {
   private constructor(private readonly running: RunningEmulator) {}
 
-  static async start(): Promise<TestEmulator> {
-    return new TestEmulator(await startEmulator({ port: 0 }));
+  static async start(options: { statePath?: string } = {}): Promise<TestEmulator> {
+    return new TestEmulator(await startEmulator({ port: 0, ...options }));
   }
 
   get baseUrl(): string {
