@@ -39,7 +39,9 @@ test-e2e: toolchain build
 
 test: toolchain build lint
 	@echo "engine: $$(pulumi version) ($$(command -v pulumi)); node $$(node --version)"
-	npx vitest run
+	@mkdir -p .tools
+	npx vitest run --reporter=default --reporter=json --outputFile.json=.tools/test-results.json || { node scripts/test-summary.mjs .tools/test-results.json; exit 1; }
+	@node scripts/test-summary.mjs .tools/test-results.json
 
 # schema.json and docs/reference/ are generated from the zod schemas (sdk/schemas/) and the
 # resource prose (sdk/resources/*.md); never edit them by hand.
