@@ -2,20 +2,10 @@ import { startEmulator, type RunningEmulator } from "../../emulator/index";
 import { mintAccessToken, mintAdminToken } from "../../emulator/test-support";
 import { EMULATOR_FIXTURE } from "../../sdk/api/contract";
 
-export interface AuditEntry {
-  at: string;
-  action: string;
-  actor: string;
-  tunnel_id?: string;
-  detail: Record<string, unknown>;
-}
+import type { RequestLogEntry as ServedRequest } from "../../emulator/request-log";
+import type { AuditEntry } from "../../emulator/store";
 
-export interface ServedRequest {
-  at: string;
-  method: string;
-  path: string;
-  status: number;
-}
+export type { AuditEntry, ServedRequest };
 
 /**
  * An emulator on port 0 for one test file, and what the engine needs to reach it: a WIF identity
