@@ -1,4 +1,5 @@
-import "./reflect-metadata-shim";
+// @peculiar/x509 resolves its ASN.1 schemas through tsyringe, which needs the Reflect metadata API.
+import "reflect-metadata";
 import { webcrypto } from "node:crypto";
 import * as x509 from "@peculiar/x509";
 
