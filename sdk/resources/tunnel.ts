@@ -1,4 +1,6 @@
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
+import { RESOURCE_URN_INPUT } from "../../provider/kit/create-journal";
+import { typeToken } from "../schemas/field";
 import { tunnelSchema } from "../schemas/tunnel";
 import { TunnelsResource } from "./resource-options";
 
@@ -17,6 +19,17 @@ export class Tunnel extends TunnelsResource {
   declare readonly createdAt: pulumi.Output<string>;
 
   constructor(name: string, args: TunnelArgs, opts?: pulumi.CustomResourceOptions) {
-    super("tunnel", tunnelSchema, name, args, opts);
+    // The provider keys its create journal by this resource's URN (see provider/tunnel.ts).
+    super("tunnel", tunnelSchema, name, { ...args, [RESOURCE_URN_INPUT]: urnOf(name, typeToken(tunnelSchema.typeName), opts?.parent) }, opts);
   }
+}
+
+/**
+ * The URN the engine gives this resource. The parent's URN goes through a plain promise: an input
+ * derived from a component's `urn` Output would make this resource depend on the component, that
+ * is on all of its children, itself included, and its registration would wait forever.
+ */
+function urnOf(name: string, type: string, parent: pulumi.Resource | undefined): pulumi.Output<string> {
+  const parentUrn = parent ? pulumi.output(new Promise<string>((resolve) => void parent.urn.apply(resolve))) : undefined;
+  return pulumi.createUrn(name, type, parentUrn);
 }
