@@ -76,6 +76,6 @@ it.runIf(SECTIONS.has("crypto"))("local crypto: a CA and a server certificate pe
 it.runIf(SECTIONS.has("client"))("client overhead: tunnels.retrieve through the client and through bare undici", async () => {
   log(`client overhead (load ${load().join(" ")})`);
   const loadBefore = load();
-  const measurements = await measureClientOverhead({ calls: 2_000, concurrency: 16, repetitions: 5 });
+  const measurements = await measureClientOverhead({ calls: 2_000, concurrency: 16, repetitions: 9 });
   results.sections.client = { loadBefore, loadAfter: load(), measurements };
 });
