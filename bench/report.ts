@@ -72,6 +72,30 @@ function overheadTable(stacks: StackMeasurement[]): string {
   return table(["operation", "resources", STACK_LABELS.dynamicFloor, STACK_LABELS.nativeFloor, STACK_LABELS.ours, "ours/dyn", "ours/native", "+ms/res dyn", "+ms/res native"], rows);
 }
 
+/** Least-squares line through (resources, ours − floor): what the provider adds once per operation, and per resource. */
+function addedCostFit(stacks: StackMeasurement[], op: Operation, floorKind: StackKind): { fixedMs: number; perResourceMs: number } | undefined {
+  const points = [...new Set(stacks.map((s) => s.count))].flatMap((count) => {
+    const ours = find(stacks, "ours", count);
+    const floor = find(stacks, floorKind, count);
+    return ours && floor ? [{ x: ours.resources, y: ours.ms[op].median - floor.ms[op].median }] : [];
+  });
+  if (points.length < 2) return undefined;
+  const meanX = points.reduce((a, p) => a + p.x, 0) / points.length;
+  const meanY = points.reduce((a, p) => a + p.y, 0) / points.length;
+  const sxx = points.reduce((a, p) => a + (p.x - meanX) ** 2, 0);
+  const slope = sxx === 0 ? 0 : points.reduce((a, p) => a + (p.x - meanX) * (p.y - meanY), 0) / sxx;
+  return { fixedMs: Math.round(meanY - slope * meanX), perResourceMs: round(slope) };
+}
+
+function addedCostTable(stacks: StackMeasurement[]): string {
+  const rows = OPERATIONS.map((op) => {
+    const dynamic = addedCostFit(stacks, op, "dynamicFloor");
+    const native = addedCostFit(stacks, op, "nativeFloor");
+    return [op, dynamic?.fixedMs ?? "-", dynamic?.perResourceMs ?? "-", native?.fixedMs ?? "-", native?.perResourceMs ?? "-"];
+  });
+  return table(["operation", "vs dyn.: ms once", "vs dyn.: ms/resource", "vs native: ms once", "vs native: ms/resource"], rows);
+}
+
 function cpuTriple(stack: StackMeasurement | undefined, op: Operation): string {
   if (!stack) return "-";
   const c = stack.cpu[op];
@@ -210,6 +234,8 @@ export function formatReport(results: BenchResults): string {
     parts.push(
       `\n1. Provider overhead — wall ms per operation, median ±half-range of ${overhead.repetitions} runs; ratio of medians; +ms/res = (ours − floor) ÷ resources (load ${overhead.loadBefore.join(" ")} → ${overhead.loadAfter.join(" ")})`,
       overheadTable(overhead.stacks),
+      `\n1a. Added wall time split into a fixed part per operation and a part per resource (least squares over the sizes)`,
+      addedCostTable(overhead.stacks),
       `\n1b. Where the CPU went — median CPU ms: h = program host (the inline program, in the bench process, with the in-process emulator), e = pulumi CLI/engine and plugin launchers, p = dynamic-provider processes; Δ = ours − dynamic floor`,
       cpuTable(overhead.stacks),
       `\n2. State cost — \`pulumi stack export\` after up`,
