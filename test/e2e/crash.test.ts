@@ -10,6 +10,7 @@ import {
   quickstartStack,
   recordedTokenId,
   recoverInterruptedUpdate,
+  restoreUnreadableCheckpoint,
   tokenInForce,
   type Inventory,
   type Quickstart,
@@ -196,7 +197,7 @@ describe("kill -9 of the engine during an up, then refresh (clearing pending cre
     `soak: ${SOAK_KILLS} kills at random moments of an up or a CA and token rotation leave no orphan after refresh and up`,
     async () => {
       const random = seededRandom(Number(process.env.MCP_TUNNELS_SOAK_SEED ?? Date.now() % 100_000));
-      const kills: { scenario: string; mode: KillMode; step: string; delayMs: number; pendingAtKill: number; unrecordedAtKill: number; orphans: string[]; recoveryUps: number; error?: string }[] = [];
+      const kills: { scenario: string; mode: KillMode; step: string; delayMs: number; checkpointRestored: boolean; pendingAtKill: number; unrecordedAtKill: number; orphans: string[]; recoveryUps: number; error?: string }[] = [];
       let missed = 0;
       for (let attempt = 0; kills.length < SOAK_KILLS && attempt < SOAK_KILLS * 3; attempt++) {
         await emulator.control("POST", "/_emulator/reset");
@@ -243,6 +244,7 @@ describe("kill -9 of the engine during an up, then refresh (clearing pending cre
           await quickstart.dispose();
           continue;
         }
+        const checkpointRestored = await restoreUnreadableCheckpoint(quickstart);
         const interrupted = await inventory(emulator, quickstart.stack);
         let recoveryUps = 0;
         let error: string | undefined;
@@ -261,6 +263,7 @@ describe("kill -9 of the engine during an up, then refresh (clearing pending cre
           mode,
           step: `${op} ${name}`,
           delayMs,
+          checkpointRestored,
           pendingAtKill: interrupted.pendingOperations,
           unrecordedAtKill: interrupted.orphans.length,
           orphans: [...found.orphans, ...(found.activeCertificates.length > 1 ? ["a second active certificate"] : []), ...(tokenOk ? [] : ["token out of date"])],
@@ -276,9 +279,10 @@ describe("kill -9 of the engine during an up, then refresh (clearing pending cre
           `${kills.filter((k) => k.mode === "engine").length} of the CLI alone), ${missed} ups finished before the kill, ` +
           `${kills.filter((k) => k.pendingAtKill > 0).length} kills left a pending operation, ` +
           `${kills.filter((k) => k.unrecordedAtKill > 0).length} left an object the API holds and the state does not name (recovered by the next up), ` +
+          `${kills.filter((k) => k.checkpointRestored).length} left the checkpoint unreadable (restored from its .bak), ` +
           `${orphans.length} orphans, ${kills.filter((k) => k.recoveryUps > 1).length} recoveries needing a second up`,
       );
-      for (const kill of kills.filter((k) => k.orphans.length > 0 || k.recoveryUps > 1)) console.log(`  ${JSON.stringify(kill)}`);
+      for (const kill of kills.filter((k) => k.orphans.length > 0 || k.recoveryUps > 1 || k.checkpointRestored)) console.log(`  ${JSON.stringify(kill)}`);
       expect(kills).toHaveLength(SOAK_KILLS);
       expect(orphans).toEqual([]);
       expect(kills.filter((k) => k.recoveryUps > 1)).toEqual([]);

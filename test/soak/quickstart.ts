@@ -1,3 +1,5 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import * as tunnels from "pulumi-mcp-tunnels";
 import type { TestEmulator } from "../harness/emulator";
@@ -107,4 +109,25 @@ export async function recoverInterruptedUpdate(stack: Stack): Promise<void> {
 
 export async function auditCount(emulator: TestEmulator, action: string): Promise<number> {
   return (await emulator.audit()).filter((entry) => entry.action === action).length;
+}
+
+/**
+ * A kill -9 while the file backend rewrites the checkpoint can leave it unreadable ("failed to
+ * load checkpoint"): the backend keeps the previous one as `<stack>.json.bak` and then writes the
+ * new one in place (pulumi/pulumi#2801). Putting the backup back is Pulumi's own workaround; the
+ * provider's journal is what then recovers anything the lost checkpoint had recorded. Returns
+ * whether the checkpoint had to be restored.
+ */
+export async function restoreUnreadableCheckpoint(quickstart: Quickstart): Promise<boolean> {
+  try {
+    await quickstart.stack.exportStack();
+    return false;
+  } catch (error) {
+    if (!/failed to load checkpoint/.test(String(error))) throw error;
+  }
+  const backend = quickstart.env.PULUMI_BACKEND_URL!.slice("file://".length);
+  const { name: project } = await quickstart.stack.workspace.projectSettings();
+  const checkpoint = path.join(backend, ".pulumi", "stacks", project, `${quickstart.stack.name}.json`);
+  fs.copyFileSync(`${checkpoint}.bak`, checkpoint);
+  return true;
 }
