@@ -12,6 +12,7 @@ import { checkTunnelDeploymentSettings } from "../sdk/resources/tunnel-deploymen
 import { CertificateAuthorityProvider } from "./certificate-authority";
 import type { ApiClients } from "./kit/clients";
 import { FakeClock } from "./kit/clock";
+import { RESOURCE_URN_INPUT } from "./kit/create-journal";
 import { forEngine } from "./kit/provider-module";
 import { ProviderRuntime } from "./kit/runtime";
 import { ServerCertificateProvider } from "./server-certificate";
@@ -45,7 +46,8 @@ describe("check on random input", () => {
           expect(failure.reason.length).toBeGreaterThan(10);
         }
         if (failures.length === 0) {
-          const { renewAt: _renewAt, rotateAt: _rotateAt, ...given } = inputs as Record<string, unknown>;
+          // Derived inputs (renewAt, rotateAt) and the Tunnel's hidden resourceUrn are not user fields.
+          const { renewAt: _renewAt, rotateAt: _rotateAt, [RESOURCE_URN_INPUT]: _urn, ...given } = inputs as Record<string, unknown>;
           expect(schema.inputs.safeParse(given).success).toBe(true);
         }
       }),
