@@ -1,4 +1,4 @@
-import { AdminClient, TunnelsClient } from "../../sdk/api";
+import type { AdminClient, TunnelsClient } from "../../sdk/api";
 import { providerRuntime, type ProviderRuntime } from "./runtime";
 
 /** How a provider reaches the API; tests hand in clients pointed at an emulator. */
@@ -6,6 +6,20 @@ export interface ApiClients {
   tunnels(): TunnelsClient;
   admin(): AdminClient;
 }
+
+export interface ClientFactory {
+  tunnels(env: Record<string, string | undefined>): TunnelsClient;
+  admin(env: Record<string, string | undefined>): AdminClient;
+}
+
+/**
+ * Loads the API client (the Anthropic SDK and undici, ~0.2 s) on first use: the provider process
+ * starts for every engine operation, and a no-change preview of most resources calls no API.
+ */
+const loadedOnFirstUse: ClientFactory = {
+  tunnels: (env) => new (require("../../sdk/api") as typeof import("../../sdk/api")).TunnelsClient({ env }),
+  admin: (env) => new (require("../../sdk/api") as typeof import("../../sdk/api")).AdminClient({ env }),
+};
 
 const perRuntime = new WeakMap<ProviderRuntime, ApiClients>();
 
@@ -15,14 +29,14 @@ const perRuntime = new WeakMap<ProviderRuntime, ApiClients>();
  * exchanged once, so two clients racing to exchange it would have one of them refused.
  * Never serialized into state.
  */
-export function clientsFrom(runtime: ProviderRuntime = providerRuntime): ApiClients {
+export function clientsFrom(runtime: ProviderRuntime = providerRuntime, factory: ClientFactory = loadedOnFirstUse): ApiClients {
   let clients = perRuntime.get(runtime);
   if (!clients) {
     let tunnels: TunnelsClient | undefined;
     let admin: AdminClient | undefined;
     clients = {
-      tunnels: () => (tunnels ??= new TunnelsClient({ env: runtime.env() })),
-      admin: () => (admin ??= new AdminClient({ env: runtime.env() })),
+      tunnels: () => (tunnels ??= factory.tunnels(runtime.env())),
+      admin: () => (admin ??= factory.admin(runtime.env())),
     };
     perRuntime.set(runtime, clients);
   }
