@@ -1,11 +1,11 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { generateCertificateAuthority } from "../sdk/pki";
 import { certificateAuthoritySchema, type CertificateAuthorityInputs, type CertificateAuthorityOutputs } from "../sdk/schemas/certificate-authority";
 import type { Clock } from "./kit/clock";
 import { inContext } from "./kit/errors";
 import { checkInputs, diffInputs, inputsFrom, type Props } from "./kit/inputs";
 import { configure, forEngine } from "./kit/provider-module";
 import { issuedAtFor, withRenewAt } from "./kit/renewal";
+import { pkiOnFirstUse } from "./kit/pki-on-first-use";
 import { runtimeClock } from "./kit/runtime";
 
 const RESOURCE = "CertificateAuthority";
@@ -27,7 +27,7 @@ export class CertificateAuthorityProvider implements pulumi.dynamic.ResourceProv
   async create(inputs: Props): Promise<pulumi.dynamic.CreateResult> {
     const args = inputs as CertificateAuthorityInputs & { renewAt: string };
     return inContext(`${RESOURCE} "${args.commonName}"`, "create", async () => {
-      const ca = await generateCertificateAuthority({
+      const ca = await (await pkiOnFirstUse()).generateCertificateAuthority({
         commonName: args.commonName,
         keyAlgorithm: args.keyAlgorithm,
         validityDays: args.validityDays,

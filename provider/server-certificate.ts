@@ -1,11 +1,11 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { checkCaCertificatePem, issueServerCertificate } from "../sdk/pki";
 import { serverCertificateSchema, type ServerCertificateInputs, type ServerCertificateOutputs } from "../sdk/schemas/server-certificate";
 import type { Clock } from "./kit/clock";
 import { inContext } from "./kit/errors";
 import { checkInputs, diffInputs, inputsFrom, type Props } from "./kit/inputs";
 import { configure, forEngine } from "./kit/provider-module";
 import { issuedAtFor, withRenewAt } from "./kit/renewal";
+import { pkiOnFirstUse } from "./kit/pki-on-first-use";
 import { runtimeClock } from "./kit/runtime";
 
 const RESOURCE = "ServerCertificate";
@@ -19,8 +19,9 @@ export class ServerCertificateProvider implements pulumi.dynamic.ResourceProvide
     const checked = checkInputs(serverCertificateSchema, { ...news, renewAt: undefined });
     const failures = [...checked.failures];
     const caPem = checked.known.caCertificatePem;
-    if (typeof caPem === "string") {
-      const ca = await checkCaCertificatePem(caPem, this.clock.now());
+    // Only a CA about to issue a certificate needs checking; an unchanged one issues nothing.
+    if (typeof caPem === "string" && caPem !== olds.caCertificatePem) {
+      const ca = await (await pkiOnFirstUse()).checkCaCertificatePem(caPem, this.clock.now());
       if (!ca.ok) failures.push({ property: "caCertificatePem", reason: `caCertificatePem: ${ca.message}` });
     }
     const caKey = checked.known.caPrivateKeyPem;
@@ -37,7 +38,7 @@ export class ServerCertificateProvider implements pulumi.dynamic.ResourceProvide
   async create(inputs: Props): Promise<pulumi.dynamic.CreateResult> {
     const args = inputs as ServerCertificateInputs & { renewAt: string };
     return inContext(`${RESOURCE} for ${args.domain}`, "create", async () => {
-      const issued = await issueServerCertificate({
+      const issued = await (await pkiOnFirstUse()).issueServerCertificate({
         caCertificatePem: args.caCertificatePem,
         caPrivateKeyPem: args.caPrivateKeyPem,
         domain: args.domain,

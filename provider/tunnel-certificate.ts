@@ -2,13 +2,13 @@ import type * as pulumi from "@pulumi/pulumi";
 import { MAX_ACTIVE_CERTIFICATES_PER_TUNNEL } from "../sdk/api/contract";
 import { isTunnelsApiError } from "../sdk/api/errors";
 import type { TunnelCertificate as ApiCertificate } from "../sdk/api";
-import { checkCaCertificatePem, fingerprintOfPem } from "../sdk/pki";
 import { tunnelCertificateSchema, type TunnelCertificateOutputs } from "../sdk/schemas/tunnel-certificate";
 import { clientsFrom, type ApiClients } from "./kit/clients";
 import type { Clock } from "./kit/clock";
 import { inContext } from "./kit/errors";
 import { checkInputs, diffInputs, inputsFrom, type Props } from "./kit/inputs";
 import { configure, GONE, forEngine } from "./kit/provider-module";
+import { pkiOnFirstUse } from "./kit/pki-on-first-use";
 import { runtimeClock } from "./kit/runtime";
 
 const RESOURCE = "TunnelCertificate";
@@ -28,8 +28,9 @@ export class TunnelCertificateProvider implements pulumi.dynamic.ResourceProvide
     const checked = checkInputs(tunnelCertificateSchema, news);
     const failures = [...checked.failures];
     const { tunnelId, caCertificatePem } = checked.known;
-    if (typeof caCertificatePem === "string") {
-      const verdict = await checkCaCertificatePem(caCertificatePem, this.clock.now());
+    // Only a CA about to be registered needs checking; an unchanged registration sends nothing.
+    if (typeof caCertificatePem === "string" && registersNew(olds, checked.inputs)) {
+      const verdict = await (await pkiOnFirstUse()).checkCaCertificatePem(caCertificatePem, this.clock.now());
       if (!verdict.ok) failures.push({ property: "caCertificatePem", reason: `caCertificatePem: ${verdict.message}` });
     }
     if (failures.length === 0 && typeof tunnelId === "string" && registersNew(olds, checked.inputs)) {
@@ -53,7 +54,7 @@ export class TunnelCertificateProvider implements pulumi.dynamic.ResourceProvide
         // Already active (e.g. registered by a run that crashed before recording it): take it over
         // instead of leaving it orphaned.
         if (!isTunnelsApiError(error, "CERT_ALREADY_ACTIVE")) throw error;
-        certificate = (await this.activeWithFingerprint(tunnelId, fingerprintOfPem(caCertificatePem))) ?? rethrow(error);
+        certificate = (await this.activeWithFingerprint(tunnelId, (await pkiOnFirstUse()).fingerprintOfPem(caCertificatePem))) ?? rethrow(error);
       }
       return { id: certificate.id, outs: { ...inputs, ...outputsOf(certificate) } };
     });
@@ -107,6 +108,14 @@ export class TunnelCertificateProvider implements pulumi.dynamic.ResourceProvide
   private async slotFailures(tunnelId: string, olds: Props, newPem: string): Promise<pulumi.dynamic.CheckFailure[]> {
     const active = await this.activeCertificates(tunnelId);
     if (active.length < MAX_ACTIVE_CERTIFICATES_PER_TUNNEL) return [];
+    const { fingerprintOfPem } = await pkiOnFirstUse();
+    const safeFingerprint = (pem: string): string | undefined => {
+      try {
+        return fingerprintOfPem(pem);
+      } catch {
+        return undefined;
+      }
+    };
     if (active.some((c) => c.fingerprint === safeFingerprint(newPem))) return [];
     const ownedFingerprint = typeof olds.caCertificatePem === "string" && olds.tunnelId === tunnelId ? safeFingerprint(olds.caCertificatePem) : undefined;
     const described = active.map((c) => `${c.id}${c.fingerprint === ownedFingerprint ? " (this resource's current registration)" : " (not managed by this resource)"}`);
@@ -130,14 +139,6 @@ function rethrow(error: unknown): never {
 /** A registration is made when the resource is new or its tunnel or PEM changes. */
 function registersNew(olds: Props, news: Props): boolean {
   return olds.tunnelId !== news.tunnelId || olds.caCertificatePem !== news.caCertificatePem;
-}
-
-function safeFingerprint(pem: string): string | undefined {
-  try {
-    return fingerprintOfPem(pem);
-  } catch {
-    return undefined;
-  }
 }
 
 function outputsOf(certificate: ApiCertificate): TunnelCertificateOutputs {

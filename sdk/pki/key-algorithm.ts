@@ -1,4 +1,4 @@
-import { webcrypto } from "./x509-library";
+import { webcrypto } from "node:crypto";
 
 export type KeyAlgorithm = "ECDSA_P256" | "ECDSA_P384" | "RSA_2048" | "RSA_3072" | "RSA_4096";
 
