@@ -13,25 +13,6 @@ export class ResourceOperationError extends Error {
   }
 }
 
-/**
- * A create that made something and then failed: carrying `id` and `properties` lets the engine
- * record what exists (the dynamic-provider runtime turns them into ErrorResourceInitFailed), so
- * nothing is orphaned and the next `up` continues from it.
- */
-export class PartialCreateError extends Error {
-  override readonly name = "PartialCreateError";
-  readonly reasons: string[];
-  constructor(
-    readonly id: string,
-    readonly properties: Record<string, unknown>,
-    cause: unknown,
-    resource: string,
-  ) {
-    super(`${resource} ${id} was created but could not be completed: ${describe(cause)}`);
-    this.reasons = [this.message];
-  }
-}
-
 function describe(cause: unknown): string {
   if (cause instanceof Error) {
     const hint = (cause as { hint?: unknown }).hint;
@@ -45,7 +26,7 @@ export async function inContext<T>(resource: string, operation: ResourceOperatio
   try {
     return await run();
   } catch (error) {
-    if (error instanceof ResourceOperationError || error instanceof PartialCreateError) throw error;
+    if (error instanceof ResourceOperationError) throw error;
     throw new ResourceOperationError(resource, operation, error);
   }
 }
