@@ -19,6 +19,15 @@ export interface ContainerContext {
   outside: OutsideWorld;
   /** The container's log (what `docker compose logs <service>` shows). */
   log(line: string): void;
+  /**
+   * The Kubernetes API as the pod's service account reaches it, for a container that writes its
+   * output into a Secret of its namespace; absent outside Kubernetes.
+   */
+  kubernetes?: {
+    readSecret(name: string): Record<string, string> | undefined;
+    /** Creates the Secret, or replaces its data as a `kubectl apply` of the whole object would. */
+    writeSecret(name: string, data: Record<string, string>): void;
+  };
 }
 
 export interface OutsideWorld {
