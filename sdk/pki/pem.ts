@@ -29,6 +29,10 @@ export function decodeCertificateBlocks(text: string): Buffer[] {
     "copy the whole block, from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----",
   );
   const count = countCertificateBlocks(text);
+  // OpenSSL finds a block only where its BEGIN line starts a line; text before it on the line hides it.
+  if (/[^\n]-----BEGIN CERTIFICATE-----/.test(text)) {
+    throw new PkiError("PEM_INVALID", "a BEGIN CERTIFICATE line does not start at the beginning of its line", "remove what stands before -----BEGIN CERTIFICATE----- on that line (spaces included)");
+  }
   // Counted before matching: a lazy match from many unpaired BEGIN lines would be quadratic.
   if (count !== text.split(END_CERTIFICATE).length - 1) throw unpaired;
   const bodies = [...text.matchAll(CERTIFICATE_BLOCK)].map((match) => match[1] ?? "");
