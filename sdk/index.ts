@@ -4,5 +4,7 @@ export { TunnelToken, type TunnelTokenArgs } from "./resources/tunnel-token";
 export { FederationRuleBinding, type FederationRuleBindingArgs } from "./resources/federation-rule-binding";
 export { CertificateAuthority, type CertificateAuthorityArgs } from "./resources/certificate-authority";
 export { ServerCertificate, type ServerCertificateArgs } from "./resources/server-certificate";
+export { DeploymentDirectory, type DeploymentDirectoryArgs } from "./resources/deployment-directory";
+export type { ComposeProject, ProjectDirectory, ProjectFile } from "./deploy/compose-project";
 export type { KeyAlgorithm } from "./pki/key-algorithm";
 export { TunnelDeployment, TunnelDeploymentSettingsError, type TunnelDeploymentArgs } from "./resources/tunnel-deployment";

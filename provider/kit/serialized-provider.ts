@@ -6,7 +6,8 @@ export type ResourceKind =
   | "tunnel-token"
   | "federation-rule-binding"
   | "certificate-authority"
-  | "server-certificate";
+  | "server-certificate"
+  | "deployment-directory";
 
 /**
  * The object Pulumi serializes into every resource's state. It captures only a module name: each

@@ -5,19 +5,27 @@ export interface DeploymentFacts {
   mode: "manual" | "programmatic";
   tunnelId: string;
   domain: string;
+  /** Keyed by route label (full-hostname keys are already reduced to their label). */
   routes: Record<string, RouteSpec>;
-  allowedIps: string[];
+  upstream: UpstreamPolicy;
   logLevel: string;
-  listenAddr: string;
-  tlsDir: string;
-  /** Changes with every rotation: tunnel.tokenVersion in Helm values. */
-  tokenVersion: string;
+  images: { proxy: string; cloudflared: string };
   secretNames: { tunnelToken: string; serverCert: string };
   /** Manual mode only. */
   token?: { value: string; id: string };
-  serverCertificate?: { certificatePem: string; privateKeyPem: string; fingerprint: string; renewBeforeDays: number };
+  serverCertificate?: { certificatePem: string; privateKeyPem: string; fingerprint: string };
+  /** Days before expiry the chart's CronJob (programmatic) renews; manual renewal is the stack's. */
+  renewBeforeDays: number;
   /** Programmatic mode only. */
   wif?: { federationRuleId: string; organizationId: string; workspaceId: string; audience: string };
+  /** Programmatic mode: `tunnel.tokenVersion` and the setup's `--token-version`. */
+  tokenVersion?: string;
 }
 
-export const PROXY_CONFIG_PATH = "/etc/mcp-gateway/config.yaml";
+export interface UpstreamPolicy {
+  /** Absent: the proxy's RFC1918 default applies. */
+  allowedIps?: string[];
+  disableIpValidation?: boolean;
+  caCertificatePem?: string;
+  includeSystemCas?: boolean;
+}

@@ -1,45 +1,60 @@
 import { createHash } from "node:crypto";
+import { CHART, hoursDuration } from "./deploy-contract";
 import type { DeploymentFacts } from "./deployment-facts";
 import { gatewayConfig } from "./proxy-config";
 
-const HOURS_PER_DAY = 24;
-
 /**
- * Values for the tunnel stack's chart. Secrets are referenced by Secret name (manual mode) or
- * made by the chart's own setup job (programmatic mode); they are never inlined here.
+ * A complete values file for the chart, with only documented keys and each in the mode that
+ * reads it. External (manual) mode: the two Secrets by name and the domain; the chart reads no
+ * tunnel id, token version or renewal settings there. Managed (programmatic) mode: the WIF
+ * settings, the tunnel to attach and its token version, and the renewal window of the chart's
+ * CronJob.
+ *
+ * `setup.force` is always true in managed mode: without it the setup hook never re-runs on an
+ * upgrade, so a raised `tunnel.tokenVersion` would rotate nothing. The hook is idempotent (it
+ * reuses the tunnel and CA stored in the release's Secret and rotates only when the version
+ * changed), so re-running it on other upgrades costs one token exchange and changes nothing.
  */
 export function renderHelmValues(facts: DeploymentFacts): Record<string, unknown> {
-  const values: Record<string, unknown> = {
+  if (facts.mode === "manual") {
+    return {
+      setup: { enabled: false },
+      external: { tunnelTokenSecretName: facts.secretNames.tunnelToken, serverCertSecretName: facts.secretNames.serverCert },
+      gateway: { config: gatewayConfig(facts) },
+    };
+  }
+  return {
+    setup: { enabled: true, force: true },
     tunnel: { id: facts.tunnelId, tokenVersion: facts.tokenVersion },
-    setup: { enabled: facts.mode === "programmatic" },
+    api: { wif: { ...facts.wif } },
+    serverCert: { renewBefore: hoursDuration(facts.renewBeforeDays) },
     gateway: { config: gatewayConfig(facts) },
   };
-  if (facts.mode === "manual") {
-    values.external = { tunnelTokenSecretName: facts.secretNames.tunnelToken, serverCertSecretName: facts.secretNames.serverCert };
-    if (facts.serverCertificate) values.serverCert = { renewBefore: `${facts.serverCertificate.renewBeforeDays * HOURS_PER_DAY}h` };
-  }
-  if (facts.wif) values.api = { wif: { ...facts.wif } };
-  return values;
 }
 
-/** Manual mode: the data of the two Secrets the chart reads in external mode. */
+/**
+ * Manual mode: the two Secrets the chart reads in external mode, Opaque with exactly the keys it
+ * reads (the TLS Secret type is not documented for it). Create them before the release.
+ */
 export function renderKubernetesSecrets(facts: DeploymentFacts): Record<string, unknown> {
   if (!facts.token || !facts.serverCertificate) return {};
+  const keys = CHART.certificateSecretKeys;
   return {
-    tunnelToken: { name: facts.secretNames.tunnelToken, type: "Opaque", stringData: { "tunnel-token": facts.token.value } },
+    tunnelToken: { name: facts.secretNames.tunnelToken, type: "Opaque", stringData: { [CHART.tokenSecretKey]: facts.token.value } },
     serverCert: {
       name: facts.secretNames.serverCert,
-      type: "kubernetes.io/tls",
-      stringData: { "tls.crt": facts.serverCertificate.certificatePem, "tls.key": facts.serverCertificate.privateKeyPem },
+      type: "Opaque",
+      stringData: { [keys.certificate]: facts.serverCertificate.certificatePem, [keys.key]: facts.serverCertificate.privateKeyPem },
     },
   };
 }
 
 /**
- * A pod annotation value that changes exactly when the token rotates or the server certificate
- * is re-issued, derived from their (non-secret) ids so it can be shown in plain text.
+ * Changes exactly when running pods hold a stale credential: the token is read only at pod
+ * start. Derived from non-secret ids (token id, certificate fingerprint, token version), so it
+ * can be shown in plain text.
  */
 export function secretsChecksum(facts: DeploymentFacts): string {
-  const material = [facts.tokenVersion, facts.serverCertificate?.fingerprint ?? ""].join("\n");
+  const material = [facts.token?.id ?? "", facts.serverCertificate?.fingerprint ?? "", facts.tokenVersion ?? ""].join("\n");
   return createHash("sha256").update(material).digest("hex");
 }

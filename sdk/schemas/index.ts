@@ -1,5 +1,6 @@
 import type { ResourceSchema } from "./field";
 import { certificateAuthoritySchema } from "./certificate-authority";
+import { deploymentDirectorySchema } from "./deployment-directory";
 import { federationRuleBindingSchema } from "./federation-rule-binding";
 import { serverCertificateSchema } from "./server-certificate";
 import { tunnelSchema } from "./tunnel";
@@ -9,7 +10,7 @@ import { tunnelTokenSchema } from "./tunnel-token";
 
 /**
  * Every custom resource of the package, in the order a reader meets them: the tunnel, what is
- * registered on it, then the local PKI and the WIF binding. schema.json and the reference docs
+ * registered on it, then the local PKI, the WIF binding and the files a deployment reads. schema.json and the reference docs
  * enumerate this list, so a resource missing here is missing from both.
  */
 export const RESOURCE_SCHEMAS: readonly ResourceSchema[] = [
@@ -19,6 +20,7 @@ export const RESOURCE_SCHEMAS: readonly ResourceSchema[] = [
   certificateAuthoritySchema,
   serverCertificateSchema,
   federationRuleBindingSchema,
+  deploymentDirectorySchema,
 ];
 
 /** Component resources (`isComponent: true` in schema.json): programs, not providers. */
