@@ -1,11 +1,19 @@
 import * as pulumi from "@pulumi/pulumi";
-import { renderComposeEnv, renderComposeFiles } from "../deploy/compose";
-import type { DeploymentFacts } from "../deploy/deployment-facts";
+import { renderComposeEnv, renderComposeProject } from "../deploy/compose-project";
+import type { DeploymentFacts, UpstreamPolicy } from "../deploy/deployment-facts";
 import { renderHelmValues, renderKubernetesSecrets, secretsChecksum } from "../deploy/helm-values";
 import { mcpServerUrls, renderProxyConfig } from "../deploy/proxy-config";
+import type { ComposeProject } from "../deploy/compose-project";
 import type { KeyAlgorithm } from "../pki/key-algorithm";
 import { SERVER_CERTIFICATE_DEFAULTS } from "../schemas/server-certificate";
-import { COMPONENT_TYPE, tunnelDeploymentSchema, type RouteSpec, type TunnelDeploymentSettings } from "../schemas/tunnel-deployment";
+import {
+  COMPONENT_TYPE,
+  FULL_HOSTNAME_ROUTE_PATTERN,
+  REMOVED_INPUTS,
+  tunnelDeploymentSchema,
+  type RouteSpec,
+  type TunnelDeploymentSettings,
+} from "../schemas/tunnel-deployment";
 import { CertificateAuthority } from "./certificate-authority";
 import { FederationRuleBinding } from "./federation-rule-binding";
 import { ServerCertificate } from "./server-certificate";
@@ -28,12 +36,14 @@ export interface TunnelDeploymentArgs {
   mode?: "manual" | "programmatic";
   displayName: string;
   adoptTunnelId?: string;
-  /** Subdomain → `scheme://host:port`, or `{ upstream, mcpPath }`. */
+  /** Subdomain (or `<subdomain>.<tunnel domain>`) → `scheme://host:port`, or `{ upstream, mcpPath }`. */
   routes: Record<string, string | { upstream: string; mcpPath?: string }>;
+  /** Replaces the proxy's RFC1918 default; omit to keep it. */
   allowedIps?: string[];
+  disableIpValidation?: boolean;
+  upstreamTls?: { caCertificatePem?: string; includeSystemCas?: boolean };
   logLevel?: "debug" | "info" | "warn" | "error";
-  listenAddr?: string;
-  tlsDir?: string;
+  images?: { proxy?: string; cloudflared?: string };
   ca?: CertificatePolicy;
   serverCertificate?: CertificatePolicy;
   token?: { rotation?: string | number; rotateEveryDays?: number; reason?: string };
@@ -66,7 +76,7 @@ export class TunnelDeployment extends pulumi.ComponentResource {
   readonly kubernetesSecrets: pulumi.Output<StructuredValues>;
   readonly secretsChecksum: pulumi.Output<string>;
   readonly composeEnv: pulumi.Output<string>;
-  readonly composeFiles: pulumi.Output<Record<string, string>>;
+  readonly composeProject: pulumi.Output<ComposeProject>;
   readonly proxyConfig: pulumi.Output<string>;
   readonly mcpServerUrls: pulumi.Output<Record<string, string>>;
   readonly certificateAuthority?: CertificateAuthority;
@@ -81,16 +91,24 @@ export class TunnelDeployment extends pulumi.ComponentResource {
     const child = { parent: this };
 
     this.tunnel = new Tunnel(`${name}-tunnel`, { displayName: settings.displayName, ...(settings.adoptTunnelId ? { adoptTunnelId: settings.adoptTunnelId } : {}) }, child);
-    const routes = normalizedRoutes(settings);
-    const base = {
-      mode: settings.mode,
-      routes,
-      allowedIps: settings.allowedIps ?? [],
-      logLevel: settings.logLevel,
-      listenAddr: settings.listenAddr,
-      tlsDir: settings.tlsDir,
-      secretNames: { tunnelToken: settings.tunnelTokenSecretName, serverCert: settings.serverCertSecretName },
+    const upstream: UpstreamPolicy = {
+      ...(settings.allowedIps ? { allowedIps: settings.allowedIps } : {}),
+      ...(settings.disableIpValidation !== undefined ? { disableIpValidation: settings.disableIpValidation } : {}),
+      ...(settings.upstreamTls?.caCertificatePem ? { caCertificatePem: settings.upstreamTls.caCertificatePem } : {}),
+      ...(settings.upstreamTls?.includeSystemCas !== undefined ? { includeSystemCas: settings.upstreamTls.includeSystemCas } : {}),
     };
+    if (settings.mode === "programmatic" && upstream.caCertificatePem) {
+      pulumi.log.warn("upstreamTls.caCertificatePem reaches the Compose proxy only: the chart documents no mount for an upstream CA bundle, so helmValues carries no ca_file", this);
+    }
+    const base = (domain: string) => ({
+      mode: settings.mode,
+      routes: routesByLabel(settings, domain),
+      upstream,
+      logLevel: settings.logLevel,
+      images: settings.images,
+      secretNames: { tunnelToken: settings.tunnelTokenSecretName, serverCert: settings.serverCertSecretName },
+      renewBeforeDays: settings.serverCertificate?.renewBeforeDays ?? SERVER_CERTIFICATE_DEFAULTS.renewBeforeDays,
+    });
 
     let facts: pulumi.Output<DeploymentFacts>;
     if (settings.mode === "manual") {
@@ -108,16 +126,14 @@ export class TunnelDeployment extends pulumi.ComponentResource {
         { ...child, dependsOn: [this.tunnelCertificate] },
       );
       this.tunnelToken = new TunnelToken(`${name}-token`, { tunnelId: this.tunnel.tunnelId, ...(settings.token ?? {}) }, child);
-      const renewBeforeDays = settings.serverCertificate?.renewBeforeDays ?? SERVER_CERTIFICATE_DEFAULTS.renewBeforeDays;
       facts = pulumi
         .all([this.tunnel.tunnelId, this.tunnel.domain, this.tunnelToken.token, this.tunnelToken.tokenId, this.serverCertificate.certificatePem, this.serverCertificate.privateKeyPem, this.serverCertificate.fingerprint])
         .apply(([tunnelId, domain, token, tokenId, certificatePem, privateKeyPem, fingerprint]) => ({
-          ...base,
+          ...base(domain),
           tunnelId,
           domain,
-          tokenVersion: tokenId,
           token: { value: token, id: tokenId },
-          serverCertificate: { certificatePem, privateKeyPem, fingerprint, renewBeforeDays },
+          serverCertificate: { certificatePem, privateKeyPem, fingerprint },
         }));
     } else {
       this.federationRuleBinding = new FederationRuleBinding(
@@ -129,7 +145,7 @@ export class TunnelDeployment extends pulumi.ComponentResource {
       facts = pulumi
         .all([this.tunnel.tunnelId, this.tunnel.domain, binding.federationRuleId, binding.organizationId, binding.workspaceId])
         .apply(([tunnelId, domain, federationRuleId, organizationId, workspaceId]) => ({
-          ...base,
+          ...base(domain),
           tunnelId,
           domain,
           tokenVersion: String(settings.token?.rotation ?? "1"),
@@ -144,7 +160,7 @@ export class TunnelDeployment extends pulumi.ComponentResource {
     this.kubernetesSecrets = pulumi.secret(facts.apply((f): StructuredValues => renderKubernetesSecrets(f)));
     this.secretsChecksum = pulumi.unsecret(facts.apply(secretsChecksum));
     this.composeEnv = pulumi.secret(facts.apply(renderComposeEnv));
-    this.composeFiles = pulumi.secret(facts.apply(renderComposeFiles));
+    this.composeProject = pulumi.secret(facts.apply(renderComposeProject));
     this.proxyConfig = pulumi.unsecret(facts.apply(renderProxyConfig));
     this.mcpServerUrls = pulumi.unsecret(facts.apply(mcpServerUrls));
 
@@ -155,7 +171,7 @@ export class TunnelDeployment extends pulumi.ComponentResource {
       kubernetesSecrets: this.kubernetesSecrets,
       secretsChecksum: this.secretsChecksum,
       composeEnv: this.composeEnv,
-      composeFiles: this.composeFiles,
+      composeProject: this.composeProject,
       proxyConfig: this.proxyConfig,
       mcpServerUrls: this.mcpServerUrls,
     });
@@ -170,18 +186,33 @@ function validated(args: TunnelDeploymentArgs): TunnelDeploymentSettings {
 
 /** Validates settings as the constructor does (at program time, so at preview), without throwing. */
 export function checkTunnelDeploymentSettings(args: unknown): { settings?: TunnelDeploymentSettings; problems: { property: string; reason: string }[] } {
-  const result = tunnelDeploymentSchema.inputs.safeParse(args, { reportInput: false });
-  const problems = result.success ? [] : result.error.issues.map((issue) => ({ property: issue.path.map(String).join(".") || "(settings)", reason: issue.message }));
-  const settings = result.success ? result.data : undefined;
-  if (settings?.mode === "programmatic") {
-    if (!settings.federationRuleId) problems.push({ property: "federationRuleId", reason: "programmatic mode needs the console-created federation rule (fdrl_…) with scope workspace:manage_tunnels" });
-    if (!settings.workspaceId) problems.push({ property: "workspaceId", reason: "programmatic mode needs the tunnel's workspace id (wrkspc_…)" });
+  const given = typeof args === "object" && args !== null ? { ...(args as Record<string, unknown>) } : args;
+  const problems: { property: string; reason: string }[] = [];
+  if (typeof given === "object" && given !== null) {
+    for (const key of Object.keys(REMOVED_INPUTS).filter((name) => name in given)) {
+      problems.push({ property: key, reason: REMOVED_INPUTS[key]! });
+      delete (given as Record<string, unknown>)[key];
+    }
   }
+  const result = tunnelDeploymentSchema.inputs.safeParse(given, { reportInput: false });
+  if (!result.success) problems.push(...result.error.issues.map((issue) => ({ property: issue.path.map(String).join(".") || "(settings)", reason: issue.message })));
+  const settings = result.success ? result.data : undefined;
+  if (settings) problems.push(...tunnelDeploymentSchema.rules.flatMap((rule) => rule(settings as Record<string, unknown>)));
   return settings && problems.length === 0 ? { settings, problems } : { problems };
 }
 
-function normalizedRoutes(settings: TunnelDeploymentSettings): Record<string, RouteSpec> {
+/**
+ * Routes keyed by label. A full-hostname key must name this tunnel's domain: the proxy would
+ * accept another, but no request for it ever reaches this tunnel.
+ */
+function routesByLabel(settings: TunnelDeploymentSettings, domain: string): Record<string, RouteSpec> {
   return Object.fromEntries(
-    Object.entries(settings.routes).map(([subdomain, route]) => [subdomain, typeof route === "string" ? { upstream: route, mcpPath: "/mcp" } : route]),
+    Object.entries(settings.routes).map(([key, route]) => {
+      const full = FULL_HOSTNAME_ROUTE_PATTERN.exec(key);
+      if (full && full[3] !== domain) {
+        throw new TunnelDeploymentSettingsError([{ property: `routes.${key}`, reason: `routes.${key} names another tunnel's domain: this tunnel's domain is ${domain}; write the key as its label (${full[1]}) or ${full[1]}.${domain}` }]);
+      }
+      return [full ? full[1]! : key, typeof route === "string" ? { upstream: route, mcpPath: "/mcp" } : route];
+    }),
   );
 }
