@@ -1,14 +1,13 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { TunnelDeployment } from "pulumi-mcp-tunnels";
-import { ComposeDirectory } from "../compose/compose-directory";
+import { DeploymentDirectory, TunnelDeployment } from "pulumi-mcp-tunnels";
 
 /**
  * The quickstart in manual mode: this stack owns the tunnel, its CA and the CA's registration,
  * the proxy's server certificate and the tunnel token, exports everything a Helm or Compose
- * deployment reads, and writes the files the proxy and the tunnel connector read into a local
- * directory. Those files are the token's consumers on a laptop: a rotation's preview shows them
- * being rewritten along with the TunnelToken.
+ * deployment reads, and writes the Compose project (the proxy's and the connector's files) into a
+ * local directory. Those files are the token's consumers on a laptop: a rotation's preview shows
+ * them being rewritten along with the TunnelToken.
  *
  * Stack config: `tokenRotation` and `caRotation` (change either to rotate on the next `up`),
  * `deployDir` (default `out/` beside this file).
@@ -19,17 +18,16 @@ export default function quickstart() {
     displayName: `quickstart-${pulumi.getStack()}`,
     routes: {
       mcp: "http://10.0.0.5:8080",
-      docs: { upstream: "https://10.0.0.7:8443", mcpPath: "/v1/mcp" },
+      docs: { upstream: "http://10.0.0.7:8080", mcpPath: "/v1/mcp" },
     },
-    allowedIps: ["10.0.0.0/8"],
+    allowedIps: config.getObject<string[]>("allowedIps") ?? ["10.0.0.0/8"],
     ca: { rotation: config.get("caRotation") ?? "1" },
     token: { rotation: config.get("tokenRotation") ?? "1" },
   });
-  const files = new ComposeDirectory("quickstart-files", {
-    dir: path.resolve(config.get("deployDir") ?? path.join(__dirname, "out")),
-    files: pulumi.all([deployment.composeEnv, deployment.composeFiles]).apply(([env, composeFiles]) => ({ ".env": env, ...composeFiles })),
-    privateFiles: [".env", "data/tunnel-token", "data/tls.key"],
-  });
+  const files = new DeploymentDirectory(
+    "quickstart-files",
+    DeploymentDirectory.forProject(path.resolve(config.get("deployDir") ?? path.join(__dirname, "out")), deployment.composeProject),
+  );
 
   return {
     tunnelId: deployment.tunnelId,
@@ -43,6 +41,6 @@ export default function quickstart() {
     // The three below carry the token and the server key: they stay secret in state and output.
     kubernetesSecrets: deployment.kubernetesSecrets,
     composeEnv: deployment.composeEnv,
-    composeFiles: deployment.composeFiles,
+    composeProject: deployment.composeProject,
   };
 }

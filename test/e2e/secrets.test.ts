@@ -31,8 +31,8 @@ describe("no secret in output, state, errors or logs", () => {
     const hermetic = await createHermeticStack({
       env,
       program: async () => {
-        const deployment = new tunnels.TunnelDeployment("secrets", { displayName: "e2e-secrets", routes: { mcp: "http://127.0.0.1:8080" }, token: { rotation: settings.tokenRotation } });
-        new Sink("env-file", { env: deployment.composeEnv, files: deployment.composeFiles });
+        const deployment = new tunnels.TunnelDeployment("secrets", { displayName: "e2e-secrets", routes: { mcp: "http://10.0.0.5:8080" }, token: { rotation: settings.tokenRotation } });
+        new Sink("env-file", { env: deployment.composeEnv, files: deployment.composeProject });
         return {
           tunnelId: deployment.tunnelId,
           token: deployment.tunnelToken!.token,

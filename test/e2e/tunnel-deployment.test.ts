@@ -4,7 +4,6 @@ import * as tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as tunnels from "pulumi-mcp-tunnels";
 import { TestEmulator } from "../harness/emulator";
-import { LocalFiles } from "../harness/local-files";
 import { expectEmptyPlan, previewPlan, stepFor } from "../harness/plan";
 import { createHermeticStack } from "../harness/stack";
 
@@ -14,7 +13,7 @@ beforeAll(async () => {
 });
 afterAll(() => emulator?.close());
 
-const ROUTES = { mcp: "http://127.0.0.1:8080", docs: { upstream: "https://10.0.0.7:8443", mcpPath: "/v1/mcp" } };
+const ROUTES = { mcp: "http://10.0.0.6:8080", docs: { upstream: "http://10.0.0.7:8080", mcpPath: "/v1/mcp" } };
 
 /** A stand-in for the proxy's TLS listener: it reads tls.crt/tls.key from disk on every handshake. */
 async function startProxyListener(dataDir: string): Promise<{ port: number; close(): Promise<void> }> {
@@ -42,7 +41,7 @@ describe("TunnelDeployment in manual mode on the real engine", () => {
           ca: { rotation: settings.caRotation },
           token: { rotation: settings.tokenRotation },
         });
-        new LocalFiles("compose-dir", { dir: path.join(hermetic.dir, "compose"), files: deployment.composeFiles });
+        new tunnels.DeploymentDirectory("compose-dir", tunnels.DeploymentDirectory.forProject(path.join(hermetic.dir, "compose"), deployment.composeProject));
         return {
           tunnelId: deployment.tunnelId,
           domain: deployment.domain,
@@ -62,23 +61,25 @@ describe("TunnelDeployment in manual mode on the real engine", () => {
     const tunnelId = out("tunnelId") as string;
     const domain = out("domain") as string;
 
-    expect(fs.readdirSync(path.join(compose, "data")).sort()).toEqual(["tls.crt", "tls.key", "tunnel-domain", "tunnel-token"]);
-    expect(fs.readFileSync(path.join(compose, "data/tunnel-domain"), "utf8")).toBe(`${domain}\n`);
+    // The proxy mounts data/: it gets the certificate and key, never the tunnel token.
+    expect(fs.readdirSync(path.join(compose, "data")).sort()).toEqual(["tls.crt", "tls.key"]);
     expect(fs.readFileSync(path.join(compose, "config/mcp-proxy.yaml"), "utf8")).toBe(out("proxyConfig"));
     expect(out("mcpServerUrls")).toEqual({ mcp: `https://mcp.${domain}/mcp`, docs: `https://docs.${domain}/v1/mcp` });
+    // External mode reads no tunnel id, token version or renewal settings: none is emitted.
     expect(out("helmValues")).toEqual({
-      tunnel: { id: tunnelId, tokenVersion: expect.stringMatching(/^ttkn_/) },
       setup: { enabled: false },
-      external: { tunnelTokenSecretName: "mcp-tunnel-token", serverCertSecretName: "mcp-tunnel-server-cert" },
-      serverCert: { renewBefore: "720h" },
+      external: { tunnelTokenSecretName: "mcp-tunnel-token", serverCertSecretName: "mcp-tunnel-cert" },
       gateway: { config: { tunnel_domain: domain, routes: { mcp: ROUTES.mcp, docs: ROUTES.docs.upstream }, upstream: { allowed_ips: ["10.0.0.0/8"] }, log_level: "info" } },
     });
     expect(up.outputs.helmValues?.secret).toBe(false);
     expect(up.outputs.composeEnv?.secret).toBe(true);
     expect(up.outputs.kubernetesSecrets?.secret).toBe(true);
-    const token = fs.readFileSync(path.join(compose, "data/tunnel-token"), "utf8").trim();
+    const envToken = (dir: string) => /^TUNNEL_TOKEN=(.+)$/m.exec(fs.readFileSync(path.join(dir, ".env"), "utf8"))?.[1];
+    const token = envToken(compose)!;
+    expect(token).toMatch(/\S/);
     expect(out("composeEnv")).toContain(`TUNNEL_TOKEN=${token}`);
-    expect(out("kubernetesSecrets")).toMatchObject({ tunnelToken: { stringData: { "tunnel-token": token } }, serverCert: { type: "kubernetes.io/tls" } });
+    expect(out("kubernetesSecrets")).toMatchObject({ tunnelToken: { type: "Opaque", stringData: { "tunnel-token": token } }, serverCert: { type: "Opaque" } });
+    expect(Object.keys((out("kubernetesSecrets") as { serverCert: { stringData: object } }).serverCert.stringData).sort()).toEqual(["tls.crt", "tls.key"]);
     for (const name of ["helmValues", "proxyConfig", "mcpServerUrls", "secretsChecksum", "tunnelId", "domain"]) {
       const text = JSON.stringify(out(name));
       expect(text, name).not.toContain(token);
@@ -119,7 +120,7 @@ describe("TunnelDeployment in manual mode on the real engine", () => {
     expect(stepFor(plan, "quickstart-token").op).toBe("update");
     expect(stepFor(plan, "compose-dir").op).toBe("update");
     const rotated = await stack.up();
-    const newToken = fs.readFileSync(path.join(compose, "data/tunnel-token"), "utf8").trim();
+    const newToken = envToken(compose)!;
     expect(newToken).not.toBe(token);
     expect(rotated.outputs.composeEnv?.value).toContain(`TUNNEL_TOKEN=${newToken}`);
     expect(rotated.outputs.secretsChecksum?.value).not.toBe(before);
@@ -138,7 +139,7 @@ describe("TunnelDeployment in manual mode on the real engine", () => {
     await emulator.control("DELETE", "/_emulator/requests");
     const failure = previewPlan(stack);
     await expect(failure).rejects.toThrow(/routes\.mcp: upstream needs an explicit port/);
-    await expect(failure).rejects.toThrow(/route names must be DNS labels/);
+    await expect(failure).rejects.toThrow(/route names must be a DNS label/);
     expect(await emulator.mutatingRequests()).toEqual([]);
   });
 });
@@ -159,10 +160,13 @@ describe("TunnelDeployment in programmatic mode on the real engine", () => {
       },
     });
     const up = await stack.up();
-    expect(up.outputs.helmValues?.value).toMatchObject({
-      setup: { enabled: true },
+    expect(up.outputs.helmValues?.value).toEqual({
+      setup: { enabled: true, force: true },
       tunnel: { id: expect.stringMatching(/^tnl_/), tokenVersion: "1" },
       api: { wif: { federationRuleId: "fdrl_tunnels", organizationId: "6f1c7a52-0000-4000-8000-00000000e001", workspaceId: "wrkspc_platform", audience: "api.anthropic.com" } },
+      serverCert: { renewBefore: "720h" },
+      // Managed mode: the chart injects the domain from its Secret, so no tunnel_domain here.
+      gateway: { config: { routes: { mcp: "http://10.0.0.5:8080" }, log_level: "info" } },
     });
     expect(up.outputs.helmValues?.value).not.toHaveProperty("external");
     expect(up.outputs.composeEnv?.value).toContain("ANTHROPIC_FEDERATION_RULE_ID=fdrl_tunnels");
