@@ -65,7 +65,7 @@ const PROJECT_MODES: Record<string, { mode: number; owner?: string }> = {
 };
 
 describe("examples on the real engine", () => {
-  it("quickstart: exports the spec's deploy-side names, writes the deploy files with secrets at 0600, and a second preview plans nothing", async () => {
+  it("quickstart: emits only the documented Helm values for external mode, writes the Compose project with the modes its containers need, and a second preview plans nothing", async () => {
     const deployDir = path.join(makeTempDir("quickstart-deploy"), "deploy");
     const { stack } = await createHermeticStack({
       env: await emulator.engineEnv(),
@@ -99,7 +99,7 @@ describe("examples on the real engine", () => {
     expect((await emulator.tunnels()).map((t) => t.id)).not.toContain(tunnelId);
   });
 
-  it("programmatic: binds the federation rule and hands the chart the spec's WIF values, no secret", async () => {
+  it("programmatic: binds the federation rule and hands the chart only the documented managed-mode values, no secret", async () => {
     const { stack } = await createHermeticStack({
       env: await emulator.engineEnv("wrkspc_platform"),
       projectName: "mcp-tunnels-programmatic",
@@ -122,7 +122,7 @@ describe("examples on the real engine", () => {
     await stack.destroy();
   });
 
-  it("compose: writes a Compose directory whose docker-compose.yml mounts the files the proxy config names, secrets at 0600, removed on destroy", async () => {
+  it("compose: writes the documented Compose project that docker-compose itself accepts, the key owned by the proxy user, removed on destroy", async () => {
     const composeDir = path.join(makeTempDir("compose"), "compose");
     const { stack } = await createHermeticStack({
       env: await emulator.engineEnv(),
