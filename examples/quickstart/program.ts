@@ -10,13 +10,14 @@ import { DeploymentDirectory, TunnelDeployment } from "pulumi-mcp-tunnels";
  * them being rewritten along with the TunnelToken.
  *
  * Stack config: `tokenRotation` and `caRotation` (change either to rotate on the next `up`),
- * `deployDir` (default `out/` beside this file).
+ * `deployDir` (default `out/` beside this file), `routes` and `allowedIps` (JSON; `make demo`
+ * points them at a local MCP server).
  */
 export default function quickstart() {
   const config = new pulumi.Config();
   const deployment = new TunnelDeployment("quickstart", {
     displayName: `quickstart-${pulumi.getStack()}`,
-    routes: {
+    routes: config.getObject<Record<string, string | { upstream: string; mcpPath?: string }>>("routes") ?? {
       mcp: "http://10.0.0.5:8080",
       docs: { upstream: "http://10.0.0.7:8080", mcpPath: "/v1/mcp" },
     },
