@@ -16,7 +16,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { stringify } from "yaml";
 import { generateCertificateAuthority, issueServerCertificate, type GeneratedCertificate } from "../sdk/pki";
-import { ContainerFs, loopbackSubnet, NetworkNamespace, type ContainerContext, type ContainerUser } from "./container";
+import { ContainerFs, loopbackSubnet, NetworkNamespace, type ContainerContext, type ContainerUser, type RunningTwin } from "./container";
 import { startProxy, proxyTwin, webSocketStream } from "./proxy";
 
 const DOMAIN = "abcd1234.tunnel.anthropic.com";
@@ -58,6 +58,9 @@ class LogBook {
     return this.lines.filter((line) => line.includes(text)).length;
   }
 }
+
+/** The exit code if the twin has already exited, "running" otherwise: a start that fails has exited by the time it returns. */
+const exitStatus = (twin: RunningTwin): Promise<number | "running"> => Promise.race([twin.exited, Promise.resolve("running" as const)]);
 
 type ConfigDocument = Record<string, unknown>;
 
@@ -208,7 +211,7 @@ interface McpUpstream {
  * A real MCP server on 127.0.0.1:0 (Streamable HTTP, stateful sessions): `whoami` names the
  * upstream; `wait` sends a log notification on the call's SSE stream, then returns when released.
  */
-async function startMcpUpstream(name: string, certificate?: GeneratedCertificate): Promise<McpUpstream> {
+async function startSessionUpstream(name: string, certificate?: GeneratedCertificate): Promise<McpUpstream> {
   const transports = new Map<string, StreamableHTTPServerTransport>();
   const requests: string[] = [];
   const waiters: Array<{ prefix: string; resolve: () => void }> = [];
@@ -264,7 +267,7 @@ async function startMcpUpstream(name: string, certificate?: GeneratedCertificate
 describe("mcp-proxy twin", () => {
   it("serves an MCP session from Claude's side through the WebSocket, the inner TLS and the route to the upstream", async () => {
     const { ca, server } = await issue(DOMAIN);
-    const upstream = await startMcpUpstream("echo-server");
+    const upstream = await startSessionUpstream("echo-server");
     const deployment = new Deployment(composeConfig({ echo: `http://hello-mcp:${upstream.port}` }, LOCAL_UPSTREAMS), server);
     await deployment.start();
 
@@ -279,7 +282,7 @@ describe("mcp-proxy twin", () => {
 
   it("streams an SSE response event by event instead of buffering it", async () => {
     const { ca, server } = await issue(DOMAIN);
-    const upstream = await startMcpUpstream("echo-server");
+    const upstream = await startSessionUpstream("echo-server");
     const deployment = new Deployment(composeConfig({ echo: `http://hello-mcp:${upstream.port}` }, LOCAL_UPSTREAMS), server);
     await deployment.start();
     const { client, nextNotice } = await connectMcp(`https://echo.${DOMAIN}/mcp`, tunnelFetch(deployment.listenUrl, ca.certificatePem));
@@ -294,8 +297,8 @@ describe("mcp-proxy twin", () => {
 
   it("routes an exact full-hostname key before stripping the tunnel domain", async () => {
     const { ca, server } = await issue(DOMAIN);
-    const byLabel = await startMcpUpstream("by-label");
-    const byHostname = await startMcpUpstream("by-hostname");
+    const byLabel = await startSessionUpstream("by-label");
+    const byHostname = await startSessionUpstream("by-hostname");
     const routes = { docs: `http://docs-mcp:${byLabel.port}`, [`docs.${DOMAIN}`]: `http://hello-mcp:${byHostname.port}`, echo: `http://hello-mcp:${byLabel.port}` };
     const deployment = new Deployment(composeConfig(routes, LOCAL_UPSTREAMS), server);
     await deployment.start();
@@ -308,7 +311,7 @@ describe("mcp-proxy twin", () => {
 
   it("routes a full-hostname key without tunnel_domain", async () => {
     const { ca, server } = await issue(DOMAIN);
-    const upstream = await startMcpUpstream("by-hostname");
+    const upstream = await startSessionUpstream("by-hostname");
     const config = composeConfig({ [`mcp.${DOMAIN}`]: `http://hello-mcp:${upstream.port}` }, LOCAL_UPSTREAMS);
     delete config.tunnel_domain;
     const deployment = new Deployment(config, server);
@@ -320,7 +323,7 @@ describe("mcp-proxy twin", () => {
 
   it("routes a label with the domain from -tunnel-domain when the file has none", async () => {
     const { ca, server } = await issue(DOMAIN);
-    const upstream = await startMcpUpstream("echo-server");
+    const upstream = await startSessionUpstream("echo-server");
     const config = composeConfig({ echo: `http://hello-mcp:${upstream.port}` }, LOCAL_UPSTREAMS);
     delete config.tunnel_domain;
     const deployment = new Deployment(config, server);
@@ -335,7 +338,7 @@ describe("mcp-proxy twin", () => {
     { case: "a stale tunnel_domain", tunnelDomain: "stale0000.tunnel.anthropic.com", host: `echo.${DOMAIN}` },
   ])("answers 502 No route configured for host, and logs no route for host, for $case", async ({ tunnelDomain, host }) => {
     const { ca, server } = await issue(DOMAIN);
-    const upstream = await startMcpUpstream("echo-server");
+    const upstream = await startSessionUpstream("echo-server");
     const deployment = new Deployment(composeConfig({ echo: `http://hello-mcp:${upstream.port}` }, { ...LOCAL_UPSTREAMS, tunnel_domain: tunnelDomain }), server);
     await deployment.start();
 
@@ -347,7 +350,7 @@ describe("mcp-proxy twin", () => {
 
   it("answers 421 when the TLS server name and the Host header name different hosts", async () => {
     const { ca, server } = await issue(DOMAIN);
-    const upstream = await startMcpUpstream("echo-server");
+    const upstream = await startSessionUpstream("echo-server");
     const routes = { echo: `http://hello-mcp:${upstream.port}`, docs: `http://hello-mcp:${upstream.port}` };
     const deployment = new Deployment(composeConfig(routes, LOCAL_UPSTREAMS), server);
     await deployment.start();
@@ -371,7 +374,7 @@ describe("mcp-proxy twin", () => {
 
   it("refuses a loopback upstream with the IP validation message when allowed_ips keeps the RFC1918 default", async () => {
     const { ca, server } = await issue(DOMAIN);
-    const upstream = await startMcpUpstream("echo-server");
+    const upstream = await startSessionUpstream("echo-server");
     const deployment = new Deployment(composeConfig({ echo: `http://hello-mcp:${upstream.port}` }), server);
     await deployment.start();
 
@@ -383,7 +386,7 @@ describe("mcp-proxy twin", () => {
 
   it("refuses an upstream outside a configured allowed_ips, which replaces the default", async () => {
     const { ca, server } = await issue(DOMAIN);
-    const upstream = await startMcpUpstream("echo-server");
+    const upstream = await startSessionUpstream("echo-server");
     const deployment = new Deployment(composeConfig({ echo: `http://hello-mcp:${upstream.port}` }, { upstream: { allowed_ips: ["10.0.0.0/8"] } }), server);
     await deployment.start();
 
@@ -394,7 +397,7 @@ describe("mcp-proxy twin", () => {
 
   it("reaches a loopback upstream with disable_ip_validation: true", async () => {
     const { ca, server } = await issue(DOMAIN);
-    const upstream = await startMcpUpstream("echo-server");
+    const upstream = await startSessionUpstream("echo-server");
     const deployment = new Deployment(composeConfig({ echo: `http://hello-mcp:${upstream.port}` }, { upstream: { disable_ip_validation: true } }), server);
     await deployment.start();
 
@@ -408,7 +411,7 @@ describe("mcp-proxy twin", () => {
     it("is reached when upstream.tls.ca_file holds its CA", async () => {
       const { ca, server } = await issue(DOMAIN);
       const upstreamPki = await issue(UPSTREAM_DOMAIN);
-      const upstream = await startMcpUpstream("secure-server", upstreamPki.server);
+      const upstream = await startSessionUpstream("secure-server", upstreamPki.server);
       const deployment = new Deployment(
         composeConfig({ secure: `https://${UPSTREAM_DOMAIN}:${upstream.port}` }, { upstream: { allowed_ips: ["127.0.0.0/8"], tls: { ca_file: "/data/upstream-ca.pem" } } }),
         server,
@@ -426,7 +429,7 @@ describe("mcp-proxy twin", () => {
     ])("fails verification at request time with $case", async ({ tls: upstreamTls }) => {
       const { ca, server } = await issue(DOMAIN);
       const upstreamPki = await issue(UPSTREAM_DOMAIN);
-      const upstream = await startMcpUpstream("secure-server", upstreamPki.server);
+      const upstream = await startSessionUpstream("secure-server", upstreamPki.server);
       const deployment = new Deployment(
         composeConfig({ secure: `https://${UPSTREAM_DOMAIN}:${upstream.port}` }, { upstream: { allowed_ips: ["127.0.0.0/8"], ...(upstreamTls ? { tls: upstreamTls } : {}) } }),
         server,
@@ -446,8 +449,18 @@ describe("mcp-proxy twin", () => {
       const deployment = new Deployment(composeConfig({ echo: "http://hello-mcp:9000" }), server, { mode: 0o600, owner: { uid: 0, gid: 0 } });
       const proxy = await deployment.start();
 
-      expect(await proxy.exited).toBe(1);
+      expect(await exitStatus(proxy)).toBe(1);
       expect(deployment.logs.lines).toEqual([expect.stringContaining("open /data/tls.key: permission denied")]);
+    });
+
+    it("refuses a root-owned 0600 upstream ca_file the same way", async () => {
+      const { server } = await issue(DOMAIN);
+      const deployment = new Deployment(composeConfig({ secure: "https://upstream.test:8443" }, { upstream: { tls: { ca_file: "/data/upstream-ca.pem" } } }), server);
+      deployment.writeData("upstream-ca.pem", (await issue("upstream.test")).ca.certificatePem, 0o600);
+      const proxy = await deployment.start();
+
+      expect(await exitStatus(proxy)).toBe(1);
+      expect(deployment.logs.lines).toEqual([expect.stringContaining("open /data/upstream-ca.pem: permission denied")]);
     });
 
     it.each([
@@ -471,7 +484,7 @@ describe("mcp-proxy twin", () => {
     const deployment = new Deployment(config, server);
     const proxy = await deployment.start();
 
-    expect(await proxy.exited).toBe(1);
+    expect(await exitStatus(proxy)).toBe(1);
     expect(deployment.logs.lines).toEqual([expect.stringContaining(text)]);
   });
 
@@ -480,7 +493,7 @@ describe("mcp-proxy twin", () => {
     const deployment = new Deployment(composeConfig({ echo: "http://hello-mcp:9000" }), server);
 
     const withoutFlag = await startProxy(deployment.context([], "/etc/mcp-proxy/config.yaml"));
-    expect(await withoutFlag.exited).toBe(1);
+    expect(await exitStatus(withoutFlag)).toBe(1);
     expect(deployment.logs.lines).toEqual([expect.stringContaining("open /etc/mcp-gateway/config.yaml: no such file or directory")]);
 
     const withFlag = await startProxy(deployment.context(["-config", "/etc/mcp-proxy/config.yaml"], "/etc/mcp-proxy/config.yaml"));
@@ -539,7 +552,7 @@ describe("mcp-proxy twin", () => {
 
   it("keeps serving the routes it started with after config.yaml changes, until restarted", async () => {
     const first = await issue(DOMAIN);
-    const upstream = await startMcpUpstream("echo-server");
+    const upstream = await startSessionUpstream("echo-server");
     const deployment = new Deployment(composeConfig({ echo: `http://hello-mcp:${upstream.port}` }, LOCAL_UPSTREAMS), first.server);
     const proxy = await deployment.start();
     deployment.writeConfig(composeConfig({ echo: `http://hello-mcp:${upstream.port}`, docs: `http://hello-mcp:${upstream.port}` }, LOCAL_UPSTREAMS));
@@ -561,7 +574,7 @@ describe("mcp-proxy twin", () => {
 
   it("finishes an in-flight call on stop, then closes the listener and exits 0", async () => {
     const { ca, server } = await issue(DOMAIN);
-    const upstream = await startMcpUpstream("echo-server");
+    const upstream = await startSessionUpstream("echo-server");
     const deployment = new Deployment(composeConfig({ echo: `http://hello-mcp:${upstream.port}` }, { ...LOCAL_UPSTREAMS, shutdown_timeout: "5s" }), server);
     const proxy = await proxyTwin()(deployment.context());
     const { client, nextNotice } = await connectMcp(`https://echo.${DOMAIN}/mcp`, tunnelFetch(deployment.listenUrl, ca.certificatePem));
@@ -581,7 +594,7 @@ describe("mcp-proxy twin", () => {
 
   it("ends open SSE streams when shutdown_timeout runs out, and exits 0", async () => {
     const { ca, server } = await issue(DOMAIN);
-    const upstream = await startMcpUpstream("echo-server");
+    const upstream = await startSessionUpstream("echo-server");
     const deployment = new Deployment(composeConfig({ echo: `http://hello-mcp:${upstream.port}` }, { ...LOCAL_UPSTREAMS, shutdown_timeout: "50ms" }), server);
     const proxy = await proxyTwin()(deployment.context());
     const { client } = await connectMcp(`https://echo.${DOMAIN}/mcp`, tunnelFetch(deployment.listenUrl, ca.certificatePem));
