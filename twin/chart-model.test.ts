@@ -2,13 +2,16 @@ import { X509Certificate } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import * as tls from "node:tls";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
 import { parse } from "yaml";
 import { EMULATOR_FIXTURE, PRODUCTION_BASE_URL } from "../sdk/api/contract";
 import { checkServerCertificate, generateCertificateAuthority, issueServerCertificate } from "../sdk/pki";
 import { TestEmulator, type AuditEntry } from "../test/harness/emulator";
 import { ChartModel, ChartModelError, helmFullname, type ChartValues, type KubernetesSecret, type ModelCluster } from "./chart-model";
-import type { OutsideWorld } from "./container";
+import { loopbackSubnet, NetworkNamespace, type OutsideWorld } from "./container";
+import { startProxy, webSocketStream } from "./proxy";
 import { createSetup } from "./setup";
 
 // The setup hook's server key: the real setup makes RSA-4096, which the setup twin's own tests
@@ -281,6 +284,40 @@ describe("managed mode (setup.enabled=true)", () => {
     const report = await model.upgrade(managed({ tunnel: { id: other } }));
     expect(report.setupHook.ran).toBe(false);
     expect(report.warnings.join("\n")).toContain(`tunnel.id is ${other} but Secret mcp-tunnel holds`);
+  });
+
+  it("the pod's mcp-proxy container starts the proxy twin, which serves inner TLS for <route>.<domain> with the certificate from Secret <release>", async () => {
+    const { model, cluster } = chart();
+    await model.install(managed());
+    const { "ca.crt": ca, "tunnel-domain": domain } = secretData(cluster, "mcp-tunnel") as Record<"ca.crt" | "tunnel-domain", string>;
+    const container = model.materialisePod(path.join(scratch, "pod")).containers["mcp-proxy"];
+    const address = loopbackSubnet()(0);
+    const log: string[] = [];
+    let listening!: () => void;
+    const ready = new Promise<void>((resolve) => (listening = resolve));
+    const proxy = await startProxy({
+      argv: container.argv,
+      env: container.env,
+      fs: container.fs,
+      net: new NetworkNamespace(address, new Map()),
+      outside: outside(),
+      log: (line) => {
+        log.push(line);
+        if (line.includes('msg=listening')) listening();
+      },
+    });
+    try {
+      await Promise.race([ready, proxy.exited.then((code) => Promise.reject(new Error(`proxy exited ${code}: ${log.join("\n")}`)))]);
+      expect(log.join("\n")).toContain(`host=echo.${domain}`);
+      const ws = new WebSocket(`ws://${address}:8080`);
+      await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
+      const secure = tls.connect({ socket: webSocketStream(ws), servername: `echo.${domain}`, ca, ALPNProtocols: ["http/1.1"] });
+      await new Promise((resolve, reject) => secure.once("secureConnect", resolve).once("error", reject));
+      expect(secure.getPeerX509Certificate()?.subject).toContain(`CN=${domain}`);
+      secure.destroy();
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it("warns about gateway.config.tunnel_domain next to the flag the chart injects", async () => {
