@@ -55,7 +55,7 @@ async function runProxy(context: ContainerContext, certPollIntervalMs: number): 
   for (const warning of config.warnings) log.warn(warning.message);
 
   let certificate: ServerCertificate;
-  let upstreamCas: string[] | undefined;
+  let upstreamCas: string[];
   try {
     certificate = loadServerCertificate(context.fs, config.tls);
   } catch (error) {
@@ -217,7 +217,6 @@ export function webSocketStream(socket: WebSocket): Duplex {
 
 /** One inner connection: the tunnel stream and the TLS session over it. */
 interface InnerConnection {
-  ws: WebSocket;
   secure: tls.TLSSocket;
   /** Requests whose response is not finished; 0 means idle, safe to close during shutdown. */
   active: number;
@@ -244,7 +243,7 @@ class McpProxy implements RunningTwin {
     private readonly config: ProxyConfig,
     private readonly log: ProxyLog,
     private certificate: ServerCertificate,
-    private readonly upstreamCas: string[] | undefined,
+    private readonly upstreamCas: string[],
     private readonly certPollIntervalMs: number,
   ) {
     this.exited = new Promise((resolve) => (this.exit = resolve));
@@ -280,7 +279,7 @@ class McpProxy implements RunningTwin {
       secureContext: this.certificate.context,
       ALPNProtocols: ["http/1.1"],
     });
-    const connection: InnerConnection = { ws, secure, active: 0 };
+    const connection: InnerConnection = { secure, active: 0 };
     this.connections.add(connection);
     let established = false;
     secure.on("secure", () => {
@@ -391,7 +390,7 @@ class McpProxy implements RunningTwin {
       upstream.scheme === "https"
         ? new https.Agent({
             keepAlive: true,
-            ca: this.upstreamCas ?? [],
+            ca: this.upstreamCas,
             ...(isIP(upstream.host) ? {} : { servername: upstream.host }),
             // The connection goes to the validated IP; the certificate must still name the route's host.
             checkServerIdentity: (_hostname, certificate) => tls.checkServerIdentity(upstream.host, certificate),
