@@ -443,7 +443,7 @@ describe("mcp-proxy twin", () => {
     });
   });
 
-  describe("the key file, read as UID 65532", () => {
+  describe("the mounted key and CA files, read as UID 65532", () => {
     it("refuses a root-owned 0600 key, and the proxy exits 1", async () => {
       const { server } = await issue(DOMAIN);
       const deployment = new Deployment(composeConfig({ echo: "http://hello-mcp:9000" }), server, { mode: 0o600, owner: { uid: 0, gid: 0 } });
