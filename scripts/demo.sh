@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make demo / make demo-clean: the quickstart stack against a local Tunnels API emulator.
-#   demo.sh run    up, outputs, a preview that must plan nothing, a token rotation previewed only
+#   demo.sh run    up, outputs, a preview that must plan nothing, a token rotation previewed only,
+#                  then the written Compose project run by the twins and an MCP request answered through it
 #   demo.sh clean  destroy the stack (archives the tunnel) with the emulator running, remove .demo/
 # Everything persists in .demo/ (emulator state, stack state, token cache), so a second run
 # converges on the same tunnel instead of creating another.
@@ -87,7 +88,10 @@ demo_run() {
   use_emulator_credentials
 
   step "pulumi up: tunnel, CA and its registration, server certificate, token, and the files the proxy reads"
-  run_example up --config deployDir="$demo/$example"
+  # The routes point at a local MCP server the last step starts; loopback is allowed for this demo only.
+  run_example up --config deployDir="$demo/$example" \
+    --config routes='{"mcp":"http://demo-mcp:9000","docs":{"upstream":"http://demo-mcp:9000","mcpPath":"/mcp"}}' \
+    --config allowedIps='["127.0.0.0/8"]'
 
   step "stack outputs"
   run_example outputs
@@ -100,6 +104,11 @@ demo_run() {
   run_example preview --diff --config tokenRotation=2 | tee "$plan"
   grep -q 'TunnelToken: (update)' "$plan" || fail "the rotation preview did not plan the TunnelToken update"
   echo "planned: the TunnelToken rotates in place; its consumers (the deploy files, tunnel.tokenVersion and secretsChecksum) follow on 'up'"
+
+  step "an MCP request through the twin stack: emulator edge → cloudflared → mcp-proxy → MCP server"
+  node dist/scripts/demo-data-path.js --dir "$demo/$example" --emulator "$base_url" \
+    --urls "$(run_example outputs --json | node -e 'let s="";process.stdin.on("data",(d)=>s+=d).on("end",()=>process.stdout.write(JSON.stringify(JSON.parse(s).mcpServerUrls)))')" \
+    || fail "the MCP request did not come back through the tunnel"
 
   step "convergence"
   report_tunnels
