@@ -23,7 +23,7 @@ export const NATIVE_NOOP_TYPE = "benchnoop:index:Noop";
 export function tunnelDeployments(count: number): PulumiFn {
   return async () => {
     for (let i = 0; i < count; i++) {
-      new tunnels.TunnelDeployment(`bench-${i}`, { displayName: `bench-${i}`, routes: { mcp: "http://127.0.0.1:8080" } });
+      new tunnels.TunnelDeployment(`bench-${i}`, { displayName: `bench-${i}`, routes: { mcp: "http://10.0.0.5:8080" } });
     }
   };
 }

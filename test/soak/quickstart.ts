@@ -34,7 +34,7 @@ export async function quickstartStack(emulator: TestEmulator, displayName: strin
     program: async () => {
       const deployment = new tunnels.TunnelDeployment("quickstart", {
         displayName,
-        routes: { mcp: "http://127.0.0.1:8080" },
+        routes: { mcp: "http://10.0.0.5:8080" },
         ca: { rotation: settings.caRotation },
         token: { rotation: settings.tokenRotation },
       });
