@@ -12,6 +12,8 @@ import { pkiOnFirstUse } from "./kit/pki-on-first-use";
 import { runtimeClock } from "./kit/runtime";
 
 const RESOURCE = "TunnelCertificate";
+/** The overlap before a replaced CA is archived, unless archiveDelaySeconds says otherwise. */
+export const DEFAULT_ARCHIVE_DELAY_SECONDS = 10;
 const shape = tunnelCertificateSchema.inputs.shape;
 
 /**
@@ -82,6 +84,13 @@ export class TunnelCertificateProvider implements pulumi.dynamic.ResourceProvide
   }
 
   async delete(id: string, props: Props): Promise<void> {
+    const delaySeconds = typeof props.archiveDelaySeconds === "number" ? props.archiveDelaySeconds : DEFAULT_ARCHIVE_DELAY_SECONDS;
+    // The engine deletes a replaced registration after the new CA's dependents are updated; the
+    // proxies reading them still need time to serve the new certificate before this CA goes.
+    // Only an overlap waits: with no other active CA (a destroy), nothing could take over.
+    if (delaySeconds > 0 && (await this.activeCertificates(String(props.tunnelId)).catch(() => [])).some((certificate) => certificate.id !== id)) {
+      await new Promise((resolve) => setTimeout(resolve, delaySeconds * 1000));
+    }
     await inContext(`${RESOURCE} ${id}`, "delete", async () => {
       try {
         await this.clients.tunnels().certificates.archive(String(props.tunnelId), id);

@@ -6,6 +6,8 @@ export interface TunnelCertificateArgs {
   tunnelId: pulumi.Input<string>;
   /** The CA certificate (PEM, no key), usually a CertificateAuthority's `certificatePem`. */
   caCertificatePem: pulumi.Input<string>;
+  /** Seconds the replaced registration stays active while proxies pick up the new certificate (default 10). */
+  archiveDelaySeconds?: pulumi.Input<number>;
 }
 
 /**

@@ -12,6 +12,13 @@ const inputs = z.strictObject({
       "The CA certificate (PEM, no key) that Anthropic trusts for inner TLS to your proxy. Checked against the API's certificate rules at preview. A change registers the new CA first (two active during the overlap) and archives the old registration last.",
     replaceOnChanges: true,
   }),
+  archiveDelaySeconds: field(
+    z.number({ error: "archiveDelaySeconds must be a number of seconds" }).int("archiveDelaySeconds must be whole seconds").min(0, "archiveDelaySeconds must be 0 or more").max(600, "archiveDelaySeconds must be at most 600").optional(),
+    {
+      description:
+        "Seconds (default 10) to keep this registration active after it is replaced, while another CA is active on the tunnel, before archiving it: the overlap in which proxies pick up a certificate from the new CA (a hot reload polls the file; a Kubernetes Secret volume takes up to a minute or more to refresh). Archiving while a proxy still serves a certificate from this CA fails its handshakes.",
+    },
+  ),
 });
 
 const outputs = z.object({
