@@ -51,3 +51,10 @@ export const IMPLICIT_DEFAULT_WORKSPACE_ROLE: WorkspaceRole = "workspace_develop
 
 export const STATE_FILE_FORMAT = "mcp-tunnels-emulator-state";
 export const STATE_FILE_VERSION = 1;
+
+/** Where connectors register (a WebSocket upgrade) and what the edge reports as its location. */
+export const EDGE_CONNECT_PATH = "/_emulator/edge/connect";
+export const EDGE_LOCATION = "emu01";
+/** How long POST /_emulator/mcp waits in all, unless the body asks for less or more. */
+export const MCP_CALL_TIMEOUT_MS = 10_000;
+export const MCP_CALL_MAX_TIMEOUT_MS = 60_000;

@@ -3,7 +3,11 @@ import { DEFAULT_AUDIENCE } from "../sdk/api/contract";
 import { epochSeconds } from "./clock";
 import { DEFAULT_ID_TOKEN_TTL_SECONDS, FIELD_LIMITS, MAX_ID_TOKEN_TTL_SECONDS } from "./constants";
 import { faultsBodySchema } from "./faults";
+import type { Edge } from "./edge";
+import { presentConnection } from "./edge-connections";
+import { ApiError, invalidRequest } from "./errors";
 import * as ids from "./ids";
+import { callMcp, mcpCallBody } from "./mcp-call";
 import { probeBody, probeTunnel } from "./probe";
 import type { Route } from "./router";
 import { checkTunnelToken } from "./tunnels";
@@ -29,8 +33,22 @@ const connectBody = z.strictObject({ tunnel_token: z.string().min(1).max(FIELD_L
 
 const OK = { ok: true };
 
+const TUNNEL_ID_QUERY = /^[A-Za-z0-9_]{1,64}$/;
+
+function edgeQuery(query: URLSearchParams, allowed: readonly string[]): { tunnelId: string | undefined; connIndex: number | undefined } {
+  for (const name of new Set(query.keys())) {
+    if (!allowed.includes(name)) throw invalidRequest(`${name}: unknown query parameter`);
+    if (query.getAll(name).length > 1) throw invalidRequest(`${name}: given more than once`);
+  }
+  const tunnelId = query.get("tunnel_id") ?? undefined;
+  if (tunnelId !== undefined && !TUNNEL_ID_QUERY.test(tunnelId)) throw invalidRequest("tunnel_id: must be a tunnel id");
+  const index = query.get("conn_index") ?? undefined;
+  if (index !== undefined && !/^\d{1,2}$/.test(index)) throw invalidRequest("conn_index: must be a connection index");
+  return { tunnelId, connIndex: index === undefined ? undefined : Number(index) };
+}
+
 /** `/_emulator/*`: no auth, loopback only, never faulted, never in the request log. */
-export function controlPlaneRoutes(): Route[] {
+export function controlPlaneRoutes(edge: Edge): Route[] {
   return [
     {
       method: "POST",
@@ -142,6 +160,41 @@ export function controlPlaneRoutes(): Route[] {
       access: "control",
       handle(request, { store }) {
         return { body: checkTunnelToken(store.state, parseWith(connectBody, request.body ?? {}).tunnel_token) };
+      },
+    },
+    {
+      method: "GET",
+      pattern: "/_emulator/edge/connect",
+      access: "control",
+      handle() {
+        throw new ApiError(426, "the edge registers connectors over a WebSocket upgrade", { upgrade: "websocket" });
+      },
+    },
+    {
+      method: "GET",
+      pattern: "/_emulator/edge/connections",
+      access: "control",
+      handle(request) {
+        const { tunnelId } = edgeQuery(request.query, ["tunnel_id"]);
+        return { body: { data: edge.connections.list(tunnelId).map(presentConnection) } };
+      },
+    },
+    {
+      method: "DELETE",
+      pattern: "/_emulator/edge/connections",
+      access: "control",
+      handle(request) {
+        const { tunnelId, connIndex } = edgeQuery(request.query, ["tunnel_id", "conn_index"]);
+        if (tunnelId === undefined) throw invalidRequest("tunnel_id: required");
+        return { body: { dropped: edge.connections.drop(tunnelId, connIndex) } };
+      },
+    },
+    {
+      method: "POST",
+      pattern: "/_emulator/mcp",
+      access: "control",
+      async handle(request, { store, clock }) {
+        return { body: await callMcp(edge, store, clock, parseWith(mcpCallBody, request.body ?? {})) };
       },
     },
   ];

@@ -2,8 +2,10 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { certificateRoutes } from "./certificates";
 import { OffsetClock } from "./clock";
-import { STATE_FILE_FORMAT, STATE_FILE_VERSION } from "./constants";
+import { EDGE_CONNECT_PATH, STATE_FILE_FORMAT, STATE_FILE_VERSION } from "./constants";
 import { controlPlaneRoutes } from "./control-plane";
+import { Edge } from "./edge";
+import { EdgeConnections } from "./edge-connections";
 import type { EmulatorContext } from "./emulator-context";
 import { Faults } from "./faults";
 import { federationIssuerRoutes } from "./federation-issuers";
@@ -34,6 +36,8 @@ export interface EmulatorOptions {
 export interface RunningEmulator {
   /** `http://127.0.0.1:<port>` */
   baseUrl: string;
+  /** `ws://127.0.0.1:<port>/_emulator/edge/connect`: where connectors register. */
+  edgeUrl: string;
   port: number;
   close(): Promise<void>;
 }
@@ -77,7 +81,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const persist = statePath
     ? (current: State) => writeStateFileAtomic(statePath, { format: STATE_FILE_FORMAT, version: STATE_FILE_VERSION, oidc_private_jwk: oidc.privateJwk, state: current })
     : undefined;
-  const store = new Store(state, persist);
+  const connections = new EdgeConnections();
+  const store = new Store(state, (current) => {
+    try {
+      persist?.(current);
+    } finally {
+      connections.sweep(current);
+    }
+  });
   store.replace(state);
 
   const faults = new Faults();
@@ -98,14 +109,20 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     },
   };
   const api = new Router([...tokenExchangeRoutes(), ...tunnelRoutes(), ...certificateRoutes(), ...federationIssuerRoutes(), ...federationRuleRoutes(), ...serviceAccountRoutes()]);
-  const handler = new RequestHandler(context, api, new Router(controlPlaneRoutes()));
+  const edge = new Edge(connections, store, clock);
+  const handler = new RequestHandler(context, api, new Router(controlPlaneRoutes(edge)));
   server.on("request", handler.handle);
+  server.on("upgrade", (request, socket, head) => {
+    if (!edge.handleUpgrade(request, socket, head)) socket.end("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+  });
 
   return {
     baseUrl,
+    edgeUrl: `${baseUrl.replace(/^http:/, "ws:")}${EDGE_CONNECT_PATH}`,
     port,
     close: () =>
       new Promise<void>((resolve, reject) => {
+        edge.close();
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
       }),

@@ -117,6 +117,7 @@ describe("what the file is checked for", () => {
 
   it("refuses a feature it cannot stand for instead of ignoring it", () => {
     const dir = projectDir({ services: { proxy: { image: PROXY_IMAGE, build: "." } } });
+    expectDockerComposeAccepts(dir);
     expect(() => loadComposeModel(dir, { env: {} })).toThrow(expect.objectContaining({ code: "UNSUPPORTED" }));
   });
 

@@ -317,10 +317,10 @@ const VOLUME_MODES = new Set(["ro", "rw", "z", "Z", "cached", "delegated", "cons
 function shortVolume(spec: string, where: string, context: ServiceContext): ServiceMount {
   const parts = spec.split(":");
   if (parts.length === 1) return { type: "volume", target: normalizedTarget(parts[0]!), readOnly: false };
-  if (parts.length > 3) throw invalid(`${where}: invalid volume specification: '${spec}'`);
+  if (parts.length > 3) throw invalid(`${where}: invalid volume specification (SOURCE:TARGET[:MODE])`);
   const [source, target, mode = ""] = parts as [string, string, string?];
   const modes = mode === "" ? [] : mode.split(",");
-  for (const option of modes) if (!VOLUME_MODES.has(option)) throw invalid(`${where}: invalid mode '${option}' in '${spec}'`);
+  for (const option of modes) if (!VOLUME_MODES.has(option)) throw invalid(`${where}: invalid volume mode (ro, rw, z, Z, nocopy, or a propagation mode)`);
   const readOnly = modes.includes("ro");
   if (isHostPath(source)) {
     return { type: "bind", source: path.resolve(context.dir, expandHome(source, context.home)), target: normalizedTarget(target), readOnly, createHostPath: true };
@@ -385,7 +385,7 @@ function readNetworkMode(value: unknown, where: string): NetworkMode {
   if (value === "none") return { kind: "none" };
   if (value === "bridge") return { kind: "bridge" };
   if (value === "host" || value.startsWith("container:")) throw unsupported(where, "the twin has no host or foreign-container namespace; use service:<name>");
-  throw invalid(`${where}: unknown network mode ${value}`);
+  throw invalid(`${where}: unknown network mode (bridge, none or service:<name>)`);
 }
 
 const DEPENDENCY_CONDITIONS = new Set(["service_started", "service_healthy", "service_completed_successfully"]);
@@ -406,7 +406,7 @@ function readRestart(value: unknown, where: string): RestartPolicy {
   if (value === "no" || value === "always" || value === "unless-stopped" || value === "on-failure") return { condition: value };
   const match = /^on-failure:(\d+)$/.exec(value);
   if (match) return { condition: "on-failure", maxRetries: Number(match[1]) };
-  throw invalid(`${where}: invalid restart policy '${value}'`);
+  throw invalid(`${where}: invalid restart policy (no, always, unless-stopped, on-failure[:N])`);
 }
 
 function readDuration(value: unknown, where: string): number {

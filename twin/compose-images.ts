@@ -1,6 +1,9 @@
 import type { TwinMain } from "./container";
 import { ComposeError } from "./compose-error";
 import { imageRepository } from "./compose-image-reference";
+import { startConnector } from "./connector";
+import { startProxy } from "./proxy";
+import { runSetup } from "./setup";
 
 /** The twins one image can run: its own entrypoint, and the ones a compose file may pick instead. */
 export interface ImageTwins {
@@ -21,6 +24,15 @@ export const DOCUMENTED_IMAGE_REPOSITORIES = {
 
 /** Where the setup component lives in the mcp-proxy image. */
 export const SETUP_ENTRYPOINT = "/setup";
+
+/**
+ * The runner's default: the documented images, whatever tag or digest pins them. The mcp-proxy
+ * image runs the proxy, or the setup component when the service sets `entrypoint: ["/setup"]`.
+ */
+export const DOCUMENTED_IMAGES: ImageRegistry = {
+  [DOCUMENTED_IMAGE_REPOSITORIES.connector]: { main: startConnector },
+  [DOCUMENTED_IMAGE_REPOSITORIES.proxy]: { main: startProxy, entrypoints: { [SETUP_ENTRYPOINT]: runSetup } },
+};
 
 export interface ResolvedTwin {
   main: TwinMain;

@@ -6,7 +6,7 @@ import { loopbackSubnet, NetworkNamespace, type ContainerContext, type Mount, ty
 import { LayeredContainerFs } from "./compose-container-fs";
 import { ComposeError } from "./compose-error";
 import { dependenciesOf, loadComposeModel, startOrder, type ComposeModel, type ServiceModel, type ShellEnv } from "./compose-file";
-import { resolveImageTwin, type ImageRegistry } from "./compose-images";
+import { DOCUMENTED_IMAGES, resolveImageTwin, type ImageRegistry } from "./compose-images";
 
 /**
  * Restart policies are honoured a bounded number of times, so a twin that fails at start ends
@@ -26,10 +26,12 @@ export interface ComposeProjectOptions {
   outside: OutsideWorld;
   /** Host names every container on the project network resolves besides the service names (the test's upstreams) → IPv4. */
   names?: Readonly<Record<string, string>>;
-  /** Twins by image repository, over the documented ones: a mirror, or a test's own twin. */
+  /** Twins by image repository, over DOCUMENTED_IMAGES: a mirror, or a test's own twin in place of a documented one. */
   images?: ImageRegistry;
   /** The compose file in the project directory, as `-f` gives it. */
   file?: string;
+  /** Every container log line as it is written, as `docker compose up` (attached) prints it. */
+  onLog?: (service: string, line: string) => void;
 }
 
 export interface CommandOptions {
@@ -112,6 +114,8 @@ export class ComposeProject {
   /** Everything `docker compose` printed as warnings, command after command. */
   readonly warnings: string[] = [];
   private readonly containers = new Map<string, Container>();
+  /** One-off containers run without --rm: kept, as Docker keeps them, until down. */
+  private readonly keptOneOffs: Container[] = [];
   private readonly events = new EventEmitter();
   private readonly subnet = loopbackSubnet();
   private nextAddress = 0;
@@ -172,6 +176,7 @@ export class ComposeProject {
     await this.launch(container);
     const exitCode = await this.untilSettled(container);
     if (options.rm) this.remove(container);
+    else this.keptOneOffs.push(container);
     return { exitCode, logs: [...container.logs] };
   }
 
@@ -259,6 +264,7 @@ export class ComposeProject {
       await this.stopContainer(container);
       this.remove(container);
     }
+    for (const container of this.keptOneOffs.splice(0)) this.remove(container);
     if (this.scratchRoot) fs.rmSync(this.scratchRoot, { recursive: true, force: true });
     this.scratchRoot = undefined;
   }
@@ -334,7 +340,7 @@ export class ComposeProject {
   }
 
   private create(service: ServiceModel, hash: string, oneOff: boolean): Container {
-    const { main, argv } = resolveImageTwin([this.options.images ?? {}], service.name, service.image, service.entrypoint, service.command ?? []);
+    const { main, argv } = resolveImageTwin([DOCUMENTED_IMAGES, this.options.images ?? {}], service.name, service.image, service.entrypoint, service.command ?? []);
     const id = this.nextContainerId++;
     const scratch: string[] = [];
     const scratchDir = (purpose: string, mode: number) => {
@@ -413,6 +419,7 @@ export class ComposeProject {
       outside: this.options.outside,
       log: (line) => {
         container.logs.push(line);
+        this.options.onLog?.(container.service.name, line);
         this.events.emit("change");
       },
     };

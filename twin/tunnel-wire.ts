@@ -15,6 +15,25 @@ import type { RawData, WebSocket } from "ws";
  * error (refused). `end` half-closes one direction; `error` aborts the stream both ways.
  */
 
+/**
+ * Registration: the connector opens the WebSocket with `authorization: Bearer <tunnel token>` and
+ * these headers; the edge answers 101 with the connection's id, or 401 when the token is not the
+ * tunnel's current one (or the tunnel is archived).
+ */
+export const REGISTRATION_HEADER = {
+  /** One id per connector process; its HA connections share it. */
+  connectorId: "x-connector-id",
+  /** 0 … HA_CONNECTIONS - 1. */
+  connIndex: "x-connection-index",
+  /** Set by the edge on the 101 answer. */
+  connectionId: "x-connection-id",
+  /** Set by the edge on the 101 answer, as cloudflared logs `location=`. */
+  location: "x-edge-location",
+} as const;
+
+/** cloudflared keeps four connections to the edge (its default `--ha-connections`). */
+export const HA_CONNECTIONS = 4;
+
 export const FRAME_TYPE = { open: 1, data: 2, end: 3, error: 4 } as const;
 export type FrameType = keyof typeof FRAME_TYPE;
 
@@ -276,6 +295,11 @@ export class TunnelMux {
     socket.binaryType = "nodebuffer";
     socket.on("message", (data, isBinary) => this.receive(toBuffer(data), isBinary));
     socket.once("close", (code, reason) => this.shutdown(new TunnelWireError("connection_closed", `the tunnel connection closed (${code}${reason.length ? ` ${reason.toString("utf8")}` : ""})`)));
+  }
+
+  /** False as soon as either side has started closing the WebSocket: no new stream should go over it. */
+  get isOpen(): boolean {
+    return this.closedWith === undefined && this.socket.readyState === this.socket.OPEN;
   }
 
   /** Streams open right now, in either direction. */
