@@ -104,10 +104,7 @@ export class Edge {
       return true;
     }
     const bearer = /^Bearer (\S+)$/.exec(singleHeader(request, "authorization") ?? "");
-    const value = bearer?.[1] ?? "";
-    const digest = require("node:crypto").createHash("sha256").update(value, "utf8").digest("hex");
-    const any = this.store.state.tunnels.find((t) => t.archived_at === null && (t.token.value === value || t.retired_token_hashes.includes(digest)));
-    const check = any ? { ok: true as const, tunnel_id: any.id, token_id: any.token.id } : undefined;
+    const check = bearer ? checkTunnelToken(this.store.state, bearer[1]!) : undefined;
     if (!check?.ok) {
       refuse(socket, 401, INVALID_TUNNEL_SECRET);
       return true;
