@@ -424,8 +424,12 @@ class Connector implements RunningTwin {
 
 /** The close handshake, or a hard close when the edge does not answer it in time. */
 function closed(socket: WebSocket): Promise<void> {
+  if (socket.readyState === WebSocket.CLOSED) return Promise.resolve();
   return new Promise((resolve) => {
-    const timer = setTimeout(() => socket.terminate(), CLOSE_HANDSHAKE_TIMEOUT_MS);
+    const timer = setTimeout(() => {
+      socket.terminate();
+      resolve();
+    }, CLOSE_HANDSHAKE_TIMEOUT_MS);
     socket.once("close", () => {
       clearTimeout(timer);
       resolve();

@@ -433,7 +433,7 @@ export class TunnelMux {
     const stream = new MuxStream(this, streamId);
     this.streams.set(streamId, stream);
     let answered = false;
-    this.options.onStream({
+    const incoming: IncomingStream = {
       id: streamId,
       metadata: metadata ?? {},
       stream,
@@ -448,7 +448,13 @@ export class TunnelMux {
         this.send({ type: "error", streamId, code, message });
         stream.abort(undefined);
       },
-    });
+    };
+    try {
+      this.options.onStream(incoming);
+    } catch (error) {
+      // An acceptor that throws must not take the connection's other streams down with it.
+      incoming.reject("cancelled", `the acceptor failed: ${(error as Error).message}`);
+    }
   }
 
   private shutdown(reason: TunnelWireError): void {
