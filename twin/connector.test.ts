@@ -126,7 +126,7 @@ describe("the connector twin", () => {
   it("exits 1 with a clear error and never dials the edge when TUNNEL_TOKEN is empty", async () => {
     const edge = await fakeEdge();
     const { twin, logs } = await connector(edge.url, { env: { TUNNEL_TOKEN: "" } });
-    expect(await twin.exited).toBe(1);
+    expect(await Promise.race([twin.exited, logs.seen("Registered tunnel connection").then(() => "registered")])).toBe(1);
     expect(logs.lines.join("\n")).toContain("TUNNEL_TOKEN is empty or unset");
     expect(edge.attempts).toEqual([]);
   });

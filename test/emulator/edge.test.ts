@@ -13,6 +13,7 @@ import {
   startConnectorTwin,
   startMcpUpstream,
   startTlsOrigin,
+  type StartedConnector,
   type Teardown,
   type TestTunnel,
 } from "./data-path";
@@ -43,6 +44,11 @@ async function dataPath(tunnel: TestTunnel, options: { haConnections?: number; h
   const connector = await startConnectorTwin(teardown, edgeUrl(), shared, { token: tunnel.token, argv });
   await connector.logs.seen("Registered tunnel connection", options.haConnections ?? 4);
   return { connector, origin, upstream, url: `https://mcp.${tunnel.domain}/mcp` };
+}
+
+/** Whether a connector exits or registers a connection first, so a broken refusal fails at once instead of hanging. */
+function firstOf(connector: StartedConnector): Promise<string> {
+  return Promise.race([connector.twin.exited.then((code) => `exited ${code}`), connector.logs.seen("Registered tunnel connection").then(() => "registered")]);
 }
 
 /** A registration attempt made by hand: the status the edge answered the upgrade with. */
@@ -78,7 +84,7 @@ describe("the tunnel edge", () => {
     const rotated = await rotateToken(emu, tunnel.id);
 
     const late = await startConnectorTwin(teardown, edgeUrl(), namespace(), { token: tunnel.token, url: "http://localhost:8080" });
-    expect(await late.twin.exited).toBe(1);
+    expect(await firstOf(late)).toBe("exited 1");
     expect(late.logs.count("Register tunnel error from server side error=\"Unauthorized: Invalid tunnel secret\"")).toBe(4);
     expect(late.logs.count("Registered tunnel connection")).toBe(0);
 
