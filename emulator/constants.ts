@@ -54,6 +54,8 @@ export const STATE_FILE_VERSION = 1;
 
 /** Where connectors register (a WebSocket upgrade) and what the edge reports as its location. */
 export const EDGE_CONNECT_PATH = "/_emulator/edge/connect";
+/** Where connectors register, for an emulator at `baseUrl`. */
+export const edgeUrlFor = (baseUrl: string): string => `${baseUrl.replace(/^http/, "ws")}${EDGE_CONNECT_PATH}`;
 export const EDGE_LOCATION = "emu01";
 /** How long POST /_emulator/mcp waits in all, unless the body asks for less or more. */
 export const MCP_CALL_TIMEOUT_MS = 10_000;

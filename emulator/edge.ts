@@ -1,3 +1,4 @@
+import { isLoopbackPeer } from "./loopback";
 import { randomUUID } from "node:crypto";
 import { STATUS_CODES, type IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
@@ -45,12 +46,6 @@ export class EdgeError extends Error {
 
 const CONNECTOR_ID = /^[A-Za-z0-9-]{1,64}$/;
 
-/** Every 127.0.0.0/8 address is loopback; twins live on addresses across that range. */
-function isLoopbackPeer(address: string | undefined): boolean {
-  if (address === undefined) return false;
-  const v4 = address.startsWith("::ffff:") ? address.slice(7) : address;
-  return address === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
-}
 
 function refuse(socket: Duplex, status: number, message: string): void {
   const requestId = ids.requestId();

@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { certificateRoutes } from "./certificates";
 import { OffsetClock } from "./clock";
-import { EDGE_CONNECT_PATH, STATE_FILE_FORMAT, STATE_FILE_VERSION } from "./constants";
+import { edgeUrlFor, STATE_FILE_FORMAT, STATE_FILE_VERSION } from "./constants";
 import { controlPlaneRoutes } from "./control-plane";
 import { Edge } from "./edge";
 import { EdgeConnections } from "./edge-connections";
@@ -118,7 +118,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
 
   return {
     baseUrl,
-    edgeUrl: `${baseUrl.replace(/^http:/, "ws:")}${EDGE_CONNECT_PATH}`,
+    edgeUrl: edgeUrlFor(baseUrl),
     port,
     close: () =>
       new Promise<void>((resolve, reject) => {

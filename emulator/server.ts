@@ -1,3 +1,4 @@
+import { isLoopbackPeer } from "./loopback";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { EMULATOR_FIXTURE, TUNNELS_BETA } from "../sdk/api/contract";
 import { authenticate, authorizeAdmin, authorizeTunnels, type Principal } from "./auth";
@@ -17,7 +18,6 @@ interface Reply {
   workspaceId: string | undefined;
 }
 
-const LOOPBACK = new Set(["127.0.0.1", "::1", "::ffff:127.0.0.1"]);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function errorReply(error: unknown, requestId: string, workspaceId: string | undefined): Reply {
@@ -87,7 +87,7 @@ export class RequestHandler {
     }
 
     if (isControlPlane) {
-      const reply = LOOPBACK.has(req.socket.remoteAddress ?? "")
+      const reply = isLoopbackPeer(req.socket.remoteAddress)
         ? await this.run(this.controlPlane, req, method, url, raw, requestId)
         : errorReply(forbidden("the control plane answers loopback clients only"), requestId, undefined);
       this.send(res, reply, requestId);

@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { edgeUrlFor } from "../emulator/constants";
 import { ComposeProject } from "../twin/compose-runner";
 import { startMcpUpstream } from "../twin/mcp-upstream";
 
@@ -24,7 +25,7 @@ async function main(): Promise<void> {
   const upstream = await startMcpUpstream(values.upstream!, values["upstream-address"], Number(values["upstream-port"]));
   const project = ComposeProject.load(values.dir, {
     env: {},
-    outside: { edgeUrl: `${values.emulator.replace(/^http/, "ws")}/_emulator/edge/connect`, rewriteUrl: (url) => url },
+    outside: { edgeUrl: edgeUrlFor(values.emulator), rewriteUrl: (url) => url },
     names: { [values.upstream!]: upstream.host },
   });
   let failed = 0;

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { edgeUrlFor } from "../emulator/constants";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
@@ -42,7 +43,7 @@ export async function composeCli(argv: readonly string[], io: CliIo): Promise<nu
       env: io.env,
       file: path.basename(file),
       outside: {
-        edgeUrl: `${emulator.replace(/^http/, "ws")}/_emulator/edge/connect`,
+        edgeUrl: edgeUrlFor(emulator),
         rewriteUrl: (url) => (url.replace(/\/$/, "") === API_URL ? emulator : url),
       },
       names: Object.fromEntries((values.name ?? []).map(parseName)),

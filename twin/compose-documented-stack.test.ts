@@ -98,7 +98,7 @@ class Host {
     expectDockerComposeAccepts(this.dir);
     this.project = ComposeProject.load(this.dir, {
       outside: {
-        edgeUrl: `${emulator.baseUrl.replace(/^http/, "ws")}/_emulator/edge/connect`,
+        edgeUrl: emulator.edgeUrl,
         rewriteUrl: (url) => (url.replace(/\/$/, "") === PRODUCTION_BASE_URL ? emulator.baseUrl : url),
       },
       names: { "hello-mcp": upstream.host },

@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { ROOT_USER, type ContainerUser } from "./container";
 import { splitCommandLine } from "./compose-command-line";
-import { parseGoDuration } from "./compose-duration";
+import { composeDuration } from "./compose-duration";
 import { readEnvFile } from "./compose-env-file";
 import { ComposeError } from "./compose-error";
 import { interpolateDocument, type VariableLookup } from "./compose-interpolation";
@@ -410,7 +410,7 @@ function readRestart(value: unknown, where: string): RestartPolicy {
 }
 
 function readDuration(value: unknown, where: string): number {
-  const ms = typeof value === "string" ? parseGoDuration(value) : undefined;
+  const ms = typeof value === "string" ? composeDuration(value) : undefined;
   if (ms === undefined) throw invalid(`${where} must be a duration such as 30s or 1m30s`);
   return ms;
 }

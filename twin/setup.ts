@@ -1,3 +1,4 @@
+import { parseGoDuration } from "./go-duration";
 import { X509Certificate } from "node:crypto";
 import {
   ANTHROPIC_VERSION,
@@ -375,16 +376,13 @@ function requiredFlag(flags: Flags, name: string): string {
   return value;
 }
 
-const DURATION_UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
 /** A Go duration (`720h`, `1h30m`); Go has no day unit, so `30d` is refused as Go refuses it. */
 export function durationMs(value: string, what: string): number {
-  if (!/^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$/.test(value)) {
+  try {
+    return parseGoDuration(value);
+  } catch {
     throw new SetupError("USAGE", `invalid value "${value}" for ${what}: not a duration`, "use a Go duration such as 720h");
   }
-  let total = 0;
-  for (const part of value.matchAll(/([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m|h)/g)) total += Number(part[1]) * DURATION_UNIT_MS[part[2]!]!;
-  return total;
 }
 
 // The setup binary's own client: a twin that shared the product's client would hide the

@@ -53,7 +53,7 @@ async function composeStack(config: Record<string, string>) {
 async function runProject(dir: string, hostEnv: Record<string, string> = {}) {
   const project = await ComposeProject.load(dir, {
     env: hostEnv,
-    outside: { edgeUrl: `${emulator.baseUrl.replace(/^http/, "ws")}/_emulator/edge/connect`, rewriteUrl: (url) => url },
+    outside: { edgeUrl: emulator.edgeUrl, rewriteUrl: (url) => url },
     names: { "hello-mcp": upstream.host },
   });
   onTestFinished(() => project.down());

@@ -24,7 +24,7 @@ function chartModel() {
       serviceAccountToken: async (subject, audience) =>
         (await emulator.control<{ id_token: string }>("POST", "/_emulator/oidc/token", { sub: subject, aud: audience, ttl_seconds: 600 })).id_token,
     },
-    outside: { edgeUrl: `${emulator.baseUrl.replace(/^http/, "ws")}/_emulator/edge/connect`, rewriteUrl: (url) => url.replace("https://api.anthropic.com", emulator.baseUrl) },
+    outside: { edgeUrl: emulator.edgeUrl, rewriteUrl: (url) => url.replace("https://api.anthropic.com", emulator.baseUrl) },
   });
   return { model, secrets };
 }

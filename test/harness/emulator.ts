@@ -23,6 +23,11 @@ export class TestEmulator {
     return this.running.baseUrl;
   }
 
+  /** Where connectors (cloudflared twins) register. */
+  get edgeUrl(): string {
+    return this.running.edgeUrl;
+  }
+
   close(): Promise<void> {
     return this.running.close();
   }
