@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, test } from "vitest";
+import { beforeAll, describe, expect, it, test } from "vitest";
 import { CA_CERTIFICATE_RULES, MAX_CA_CERTIFICATE_PEM_CHARS } from "../api/contract";
 import { generateCertificateAuthority } from "./certificate-authority";
 import { checkCaCertificatePem } from "./ca-certificate-rules";
@@ -85,5 +85,30 @@ describe("checkCaCertificatePem", () => {
   test("accepts text around the block, as openssl writes it, and fingerprints the DER alone", async () => {
     const annotated = `subject=CN=Rules CA\nissuer=CN=Rules CA\n${ca.certificatePem}`;
     expect(await checkCaCertificatePem(annotated, NOW)).toMatchObject({ ok: true, fingerprint: fingerprintOfPem(ca.certificatePem) });
+  });
+});
+
+// Counterexamples the property test found, kept so the rules cannot regress on them.
+const NON_DER_PATH_LENGTH_CA = `-----BEGIN CERTIFICATE-----
+MIIBbjCCAROgAwIBAgIQe2wwEai9inmfqge2DzF4MzAKBggqhkjOPQQDAjAVMRMw
+EQYDVQQDEwpGaXh0dXJlIENBMB4XDTI2MTEzMDE1MTg0OVoXDTI2MTIzMTE1MTg0
+OVowFTETMBEGA1UEAxMKRml4dHVyZSBDQTBZMBMGByqGSM49AgEGCCqGSM49AwEH
+A0IABHsAB25ipU6od5Sw6LOsaywz7lRCwKIqa6KX9umqsKkwbFWsebmP2EIVoPpf
+nykgxukXIdJkbU4abkczR3/qTa+jRTBDMBIGA1UdEwEB/wQIMAYBAf8CgQAwHQYD
+VR0OBBYEFG8X//uRbdEb3a/bz2ytMM73EDZ4MA4GA1UdDwEB/wQEAwIBBjAKBggq
+hkjOPQQDAgNJADBGAiEAwG4Umb+7wqZDwZKxDUyf/GF3FxcDS3J18oV+ZG/5hD0C
+IQCY0zJI5Xh//FPQitnoAMHlJTiDxwQjhyhf0qr9eln9ow==
+-----END CERTIFICATE-----
+`;
+
+describe("CA certificates that only a lenient parser accepts", () => {
+  const within = new Date("2026-12-15T00:00:00Z");
+
+  it("refuses BasicConstraints whose pathLen is not DER (OpenSSL drops the extension, so it is not a CA)", async () => {
+    expect(await checkCaCertificatePem(NON_DER_PATH_LENGTH_CA, within)).toMatchObject({ ok: false, rule: "basicConstraintsCa" });
+  });
+
+  it("refuses a BEGIN CERTIFICATE line with a space before it, which OpenSSL does not see as a block", async () => {
+    expect(await checkCaCertificatePem(` ${NON_DER_PATH_LENGTH_CA}`, within)).toMatchObject({ ok: false });
   });
 });

@@ -96,6 +96,10 @@ function checkParsedCa(parsed: ParsedCertificate, now: Date, fail: Fail): CaCert
   const keyUsageFix = `${REISSUE} with keyUsage=critical,keyCertSign,cRLSign`;
   if (!keyUsage) return fail("keyCertSign", "the certificate has no KeyUsage extension", keyUsageFix);
   if ((keyUsage.usages & x509.KeyUsageFlags.keyCertSign) === 0) return fail("keyCertSign", "KeyUsage lacks keyCertSign", keyUsageFix);
+  // OpenSSL's own reading, after the rules it also applies: it drops an extension it cannot decode as DER.
+  if (!parsed.openSslReadsCa) {
+    return fail("basicConstraintsCa", "BasicConstraints is not valid DER, so OpenSSL (and the API) do not read it as CA:TRUE", basicConstraintsFix);
+  }
 
   if (now < certificate.notBefore) {
     return fail(

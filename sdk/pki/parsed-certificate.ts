@@ -17,6 +17,8 @@ export interface ParsedCertificate {
   keyUsage: x509.KeyUsagesExtension | null;
   extendedKeyUsage: x509.ExtendedKeyUsageExtension | null;
   subjectAlternativeName: x509.SubjectAlternativeNameExtension | null;
+  /** Whether OpenSSL reads BasicConstraints as CA:TRUE: it drops an extension it cannot decode as DER. */
+  openSslReadsCa: boolean;
 }
 
 export function parseCertificateDer(der: Buffer): ParsedCertificate {
@@ -45,6 +47,7 @@ export function parseCertificateDer(der: Buffer): ParsedCertificate {
       keyUsage: certificate.getExtension(x509.KeyUsagesExtension),
       extendedKeyUsage: certificate.getExtension(x509.ExtendedKeyUsageExtension),
       subjectAlternativeName,
+      openSslReadsCa: strict.ca,
     };
   } catch {
     throw new PkiError(
