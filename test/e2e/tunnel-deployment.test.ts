@@ -15,10 +15,22 @@ afterAll(() => emulator?.close());
 
 const ROUTES = { mcp: "http://10.0.0.6:8080", docs: { upstream: "http://10.0.0.7:8080", mcpPath: "/v1/mcp" } };
 
-/** A stand-in for the proxy's TLS listener: it reads tls.crt/tls.key from disk on every handshake. */
+/**
+ * A stand-in for the proxy's TLS listener: it rereads tls.crt/tls.key on every handshake. Between
+ * the key's rename and the certificate's, the pair on disk does not match; like a hot-reloading
+ * proxy, it keeps serving the last pair that does.
+ */
 async function startProxyListener(dataDir: string): Promise<{ port: number; close(): Promise<void> }> {
-  const context = () =>
-    tls.createSecureContext({ cert: fs.readFileSync(path.join(dataDir, "data/tls.crt")), key: fs.readFileSync(path.join(dataDir, "data/tls.key")) });
+  const load = () => tls.createSecureContext({ cert: fs.readFileSync(path.join(dataDir, "data/tls.crt")), key: fs.readFileSync(path.join(dataDir, "data/tls.key")) });
+  let current = load();
+  const context = () => {
+    try {
+      current = load();
+    } catch {
+      // The new key is in place, its certificate not yet.
+    }
+    return current;
+  };
   const server = tls.createServer({ SNICallback: (_name, done) => done(null, context()) }, (socket) => socket.end());
   server.on("tlsClientError", () => undefined);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
