@@ -1,8 +1,8 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { isTunnelsApiError } from "../sdk/api/errors";
-import { tunnelTokenSchema, type TunnelTokenInputs, type TunnelTokenOutputs } from "../sdk/schemas/tunnel-token";
+import { rotationDueAt, scheduledRotationDueAt, tunnelTokenSchema, type TunnelTokenInputs, type TunnelTokenOutputs } from "../sdk/schemas/tunnel-token";
 import { clientsFrom, type ApiClients } from "./kit/clients";
-import { addDays, DAY_MS, type Clock } from "./kit/clock";
+import { addDays, type Clock } from "./kit/clock";
 import { inContext } from "./kit/errors";
 import { changedFields, checkInputs, diffInputs, inputsFrom, type Props } from "./kit/inputs";
 import { configure, GONE, forEngine } from "./kit/provider-module";
@@ -65,7 +65,7 @@ export class TunnelTokenProvider implements pulumi.dynamic.ResourceProvider {
   async update(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.UpdateResult> {
     const args = news as TunnelTokenInputs;
     const manual = changedFields({ rotation: shape.rotation }, olds, news).length > 0;
-    const scheduled = rotationBase(news) > rotationBase(olds);
+    const scheduled = scheduledRotationDueAt(olds, news) !== undefined;
     if (!manual && !scheduled) return { outs: { ...olds, ...news, nextRotationAt: args.rotateAt } };
     return inContext(`${RESOURCE} for ${args.tunnelId}`, "update", async () => {
       const reason = args.reason ?? (manual ? "rotation input changed" : `scheduled rotation, every ${args.rotateEveryDays} days`);
@@ -87,18 +87,10 @@ export class TunnelTokenProvider implements pulumi.dynamic.ResourceProvider {
     const now = this.clock.now();
     const restart = addDays(now, every).toISOString();
     if (olds.tunnelId !== news.tunnelId || changedFields({ rotation: shape.rotation }, olds, news).length > 0) return restart;
-    const base = rotationBase(olds);
-    if (!Number.isFinite(base)) return restart;
-    const due = base + every * DAY_MS;
+    const due = rotationDueAt(olds, every);
+    if (!Number.isFinite(due)) return restart;
     return due <= now.getTime() ? restart : new Date(due).toISOString();
   }
-}
-
-/** When the current rotation period began: rotateAt minus the period it was computed with. */
-function rotationBase(props: Props): number {
-  const at = typeof props.rotateAt === "string" ? Date.parse(props.rotateAt) : Number.NaN;
-  const every = typeof props.rotateEveryDays === "number" ? props.rotateEveryDays : Number.NaN;
-  return at - every * DAY_MS;
 }
 
 function outputsOf(token: { id: string; tunnelToken: string }, now: Date, rotateAt: string | undefined): TunnelTokenOutputs {

@@ -1,4 +1,5 @@
 import { TYPE_MODULE } from "../schemas/field";
+import { scheduledRotationDueAt } from "../schemas/tunnel-token";
 import { typeAndName, type PreviewJson, type PreviewStep } from "./preview-json";
 
 const OUR_TYPE_PREFIX = `pulumi-nodejs:dynamic/${TYPE_MODULE}:`;
@@ -90,8 +91,9 @@ function tokenLines(change: Change): string[] {
   if (DELETES.has(change.op)) return [`- Token resource ${change.name} is removed from the stack (the token itself stays valid until the tunnel is archived or rotated).`];
   const reasons: string[] = [];
   if (change.changedInputs.includes("rotation")) reasons.push(`\`rotation\` changed ${show(change.olds.rotation)} → ${show(change.news.rotation)}`);
-  if (change.changedInputs.includes("rotateAt") && change.olds.rotateAt) {
-    reasons.push(`the scheduled rotation was due at ${show(change.olds.rotateAt)} (every ${show(change.news.rotateEveryDays)} days); next at ${show(change.news.rotateAt)}`);
+  const scheduledDueAt = scheduledRotationDueAt(change.olds, change.news);
+  if (scheduledDueAt) {
+    reasons.push(`the scheduled rotation was due at ${show(scheduledDueAt.toISOString())} (every ${show(change.news.rotateEveryDays)} days); next at ${show(change.news.rotateAt)}`);
   }
   if (reasons.length === 0) return [`- Token settings of ${change.name} change (${change.changedInputs.join(", ")}); no rotation.`];
   const reason = change.news.reason ? ` Audit reason: ${show(change.news.reason)}.` : "";

@@ -38,3 +38,33 @@ const outputs = z.object({
 export const tunnelTokenSchema = { typeName: "TunnelToken", inputs, outputs } satisfies ResourceSchema;
 export type TunnelTokenInputs = z.output<typeof inputs>;
 export type TunnelTokenOutputs = z.output<typeof outputs>;
+
+const DAY_MS = 86_400_000;
+
+/**
+ * When the token's current rotation period began: `rotateAt` minus the period it was computed
+ * with. NaN when there is no schedule.
+ */
+export function rotationPeriodStart(inputs: Record<string, unknown>): number {
+  const at = typeof inputs.rotateAt === "string" ? Date.parse(inputs.rotateAt) : Number.NaN;
+  const every = typeof inputs.rotateEveryDays === "number" ? inputs.rotateEveryDays : Number.NaN;
+  return at - every * DAY_MS;
+}
+
+/**
+ * When the scheduled rotation that this change carries out came due (the old period's start plus
+ * the current period), or undefined when the change is not a scheduled rotation: a new period
+ * that starts before that moment was started by something else (a manual `rotation`, a new
+ * period length). The provider rotates on it and the plan summary gives it as the reason, so both
+ * answer from this one rule.
+ */
+export function scheduledRotationDueAt(olds: Record<string, unknown>, news: Record<string, unknown>): Date | undefined {
+  const every = typeof news.rotateEveryDays === "number" ? news.rotateEveryDays : Number.NaN;
+  const due = rotationDueAt(olds, every);
+  return Number.isFinite(due) && rotationPeriodStart(news) >= due ? new Date(due) : undefined;
+}
+
+/** When the period that began at `olds`' period start, `everyDays` long, ends (ms; NaN without a schedule). */
+export function rotationDueAt(olds: Record<string, unknown>, everyDays: number): number {
+  return rotationPeriodStart(olds) + everyDays * DAY_MS;
+}

@@ -47,6 +47,8 @@ describe("mcp-tunnels plan on previews from the real engine", () => {
     const rotation = planOf(await previewJson(stack));
     expect(rotation).toMatch(/\*\*Token of tunnel `tnl_\w+` rotates\*\* \(prod-token\): `rotation` changed `1` → `2`/);
     expect(rotation).toContain("Audit reason: `routine`");
+    // The manual rotation restarts the schedule, so rotateAt moves too; that is no scheduled rotation.
+    expect(rotation).not.toContain("scheduled rotation");
     expect(rotation).toMatch(/### Dependents updating\n- k8s-secret \(update\)/);
     settings.tokenRotation = "1";
 
