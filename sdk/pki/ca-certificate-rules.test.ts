@@ -67,6 +67,15 @@ describe("checkCaCertificatePem", () => {
     expect(result).toMatchObject({ ok: false, rule: "singleCertificate" });
   });
 
+  test("says that a private key pasted in place of the certificate is key material that must never be pasted", async () => {
+    const result = await checkCaCertificatePem(bad.privateKeyInPlaceOfCertificate.pem, NOW);
+    expect(result).toMatchObject({ ok: false, rule: "noPrivateKey" });
+    if (result.ok) return;
+    expect(result.message).toContain("the text is private-key material, not a certificate");
+    expect(result.message).toContain("must never be pasted here");
+    expect(result.message).not.toContain("no -----BEGIN CERTIFICATE----- block");
+  });
+
   test("names the input as the caller asks, e.g. the API field", async () => {
     const result = await checkCaCertificatePem(bad.notCa.pem, NOW, { field: "ca_certificate_pem" });
     expect(result.ok === false && result.message).toMatch(/^ca_certificate_pem fails "BasicConstraints CA:TRUE \(critical\)"/);

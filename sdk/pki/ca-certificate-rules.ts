@@ -24,7 +24,8 @@ type Fail = (rule: CaCertificateRule, finding: string, fix: string) => Failure;
 const REISSUE = "reissue the CA";
 
 /**
- * Applies the spec's certificate rules in the spec's order and reports the first one broken.
+ * Applies the API's certificate rules and reports the first one broken, private-key material
+ * first (it is the one finding that means a secret may have leaked).
  * Messages name the rule and the fix and never repeat the input: it may hold a private key.
  */
 export async function checkCaCertificatePem(
@@ -41,6 +42,16 @@ export async function checkCaCertificatePem(
   const text = typeof pem === "string" ? pem : "";
 
   const blocks = countCertificateBlocks(text);
+  // Checked before the block count: a key pasted in place of the certificate would otherwise be
+  // answered "no CERTIFICATE block", as if it were only the wrong file.
+  if (containsPrivateKeyMaterial(text)) {
+    return fail(
+      "noPrivateKey",
+      blocks === 0 ? "the text is private-key material, not a certificate" : "the text contains private-key material",
+      "private-key material must never be pasted here (whoever holds the CA's key can issue server certificates Anthropic trusts for the tunnel): " +
+        "register only the CA's CERTIFICATE block, and if the key has left your secret store, replace the CA",
+    );
+  }
   if (blocks !== 1) {
     return blocks === 0
       ? fail("singleCertificate", "found no -----BEGIN CERTIFICATE----- block", "paste the CA certificate in PEM form")
@@ -49,13 +60,6 @@ export async function checkCaCertificatePem(
           `found ${blocks} -----BEGIN CERTIFICATE----- blocks`,
           "register one CA per TunnelCertificate and leave out intermediate and server certificates",
         );
-  }
-  if (containsPrivateKeyMaterial(text)) {
-    return fail(
-      "noPrivateKey",
-      "the text contains private-key material",
-      "remove the key and register only the CA certificate; if the key left your secret store, replace the CA",
-    );
   }
   if (text.length > MAX_CA_CERTIFICATE_PEM_CHARS) {
     return fail(
