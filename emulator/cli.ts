@@ -1,48 +1,45 @@
 #!/usr/bin/env node
-import { parseArgs } from "node:util";
+import { EXIT, runCommand, UsageError, type Command } from "../sdk/cli/command-line";
 import { startEmulator } from "./index";
 
-const USAGE = "usage: mcp-tunnels-emulator --port <n> [--host 127.0.0.1] [--state <file>]";
+export const emulatorCommand: Command = {
+  invocation: "mcp-tunnels-emulator",
+  summary: "a local Tunnels API",
+  synopsis: "[--port N] [--host ADDRESS] [--state FILE]",
+  details: `Serves a faithful local Tunnels API (tunnels, certificates, tokens, the Workload Identity
+Federation exchange, admin objects), the tunnel edge, and the /_emulator/ control plane, then
+prints "listening on http://<host>:<port>" once it is ready. Stops on SIGINT or SIGTERM.
 
-function fail(message: string): never {
-  process.stderr.write(`${message}\n${USAGE}\n`);
-  process.exit(2);
+options:
+  --port N         TCP port (default 0: any free port; the line printed says which)
+  --host ADDRESS   address to bind (default 127.0.0.1; the control plane answers loopback only)
+  --state FILE     keep every change in FILE (written atomically) and load it on start`,
+  options: { port: { type: "string" }, host: { type: "string" }, state: { type: "string" } },
+  positionals: { min: 0, max: 0 },
+  async run({ values }, io) {
+    const port = values.port === undefined ? 0 : Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError("--port must be an integer from 0 to 65535");
+    const host = typeof values.host === "string" ? values.host : "127.0.0.1";
+    const state = typeof values.state === "string" ? values.state : undefined;
+    const emulator = await startEmulator({ port, host, ...(state ? { statePath: state } : {}) });
+    let closing = false;
+    const stop = () => {
+      if (closing) return;
+      closing = true;
+      emulator.close().then(
+        () => process.exit(EXIT.ok),
+        () => process.exit(EXIT.failure),
+      );
+    };
+    process.on("SIGTERM", stop);
+    process.on("SIGINT", stop);
+    io.stdout.write(`listening on ${emulator.baseUrl}\n`);
+    return EXIT.ok;
+  },
+};
+
+if (require.main === module) {
+  runCommand(emulatorCommand, process.argv.slice(2), process).then((status) => {
+    if (status !== EXIT.ok) process.exit(status);
+  });
 }
-
-async function main(): Promise<void> {
-  let values: { port?: string; host?: string; state?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      options: { port: { type: "string" }, host: { type: "string" }, state: { type: "string" }, help: { type: "boolean", short: "h" } },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    fail((error as Error).message);
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
-  const port = values.port === undefined ? 0 : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) fail("--port must be an integer from 0 to 65535");
-
-  const emulator = await startEmulator({ port, host: values.host ?? "127.0.0.1", ...(values.state ? { statePath: values.state } : {}) });
-  let closing = false;
-  const stop = () => {
-    if (closing) return;
-    closing = true;
-    emulator.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.on("SIGTERM", stop);
-  process.on("SIGINT", stop);
-  process.stdout.write(`listening on ${emulator.baseUrl}\n`);
-}
-
-main().catch((error: unknown) => {
-  process.stderr.write(`mcp-tunnels-emulator: ${(error as Error).message}\n`);
-  process.exit(1);
-});
