@@ -1,7 +1,6 @@
 import { z } from "zod";
 import {
   EMULATOR_FIXTURE,
-  FEDERATION_BETA,
   FEDERATION_RULE_ID_PATTERN,
   JWT_BEARER_GRANT,
   JWT_CLOCK_SKEW_SECONDS,
@@ -17,7 +16,7 @@ import { PRUNE_GRACE_SECONDS } from "./constants";
 import { epochSeconds } from "./clock";
 import type { EmulatorContext } from "./emulator-context";
 import { ApiError, invalidRequest } from "./errors";
-import { normalizeWorkspaceId, requireBeta } from "./headers";
+import { normalizeWorkspaceId } from "./headers";
 import * as ids from "./ids";
 import { ExchangeDenied, matchRule, verifyAssertion, type DenyReason } from "./jwt-assertion";
 import { JwksUnavailableError } from "./jwks-resolver";
@@ -154,8 +153,9 @@ export function tokenExchangeRoutes(): Route[] {
       pattern: TOKEN_EXCHANGE_PATH,
       access: "exchange",
       bodyFormat: "json-or-form",
+      // No header is required here: the public WIF guides' cURL sends only content-type and the
+      // body, and the service answers it; the official SDK's anthropic-beta list is accepted too.
       async handle(request, context) {
-        requireBeta(request.headers, FEDERATION_BETA);
         const body = parseWith(exchangeBody, request.body ?? {});
         if (body.grant_type !== JWT_BEARER_GRANT) throw invalidRequest(`grant_type: must be ${JWT_BEARER_GRANT}`);
         try {

@@ -95,7 +95,10 @@ export const EMULATOR_FIXTURE = {
   adminSubject: "admin",
 } as const;
 
-/** `anthropic-beta` the token endpoint requires on a jwt-bearer exchange (as the official SDK sends it). */
+/**
+ * `anthropic-beta` the official SDK sends on its jwt-bearer exchange (with `OAUTH_BETA`). Accepted,
+ * never required: the public WIF guides' raw exchange sends no beta and succeeds.
+ */
 export const FEDERATION_BETA = "oidc-federation-2026-04-01";
 /** `anthropic-beta` the official SDK adds to bearer-authenticated calls; accepted, never required. */
 export const OAUTH_BETA = "oauth-2025-04-20";

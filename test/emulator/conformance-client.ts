@@ -1,7 +1,7 @@
 import { Agent, fetch } from "undici";
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../../emulator/index";
 import { mintAccessToken, mintAdminToken, mintIdentityToken } from "../../emulator/test-support";
-import { ANTHROPIC_VERSION, EMULATOR_FIXTURE, FEDERATION_BETA, JWT_BEARER_GRANT, TOKEN_EXCHANGE_PATH, TUNNELS_BETA } from "../../sdk/api/contract";
+import { ANTHROPIC_VERSION, EMULATOR_FIXTURE, JWT_BEARER_GRANT, TOKEN_EXCHANGE_PATH, TUNNELS_BETA } from "../../sdk/api/contract";
 
 export interface CallOptions {
   token?: string;
@@ -116,12 +116,14 @@ export class Conformance {
     return mintIdentityToken(this.baseUrl, subject, extra);
   }
 
-  /** A raw exchange; `fields` override the SDK-shaped body. */
+  /**
+   * The public WIF guides' raw exchange: content-type and the JSON body, no anthropic-* header.
+   * `fields` override the body; `options.headers` add headers (the SDK's, say).
+   */
   exchange(assertion: string, fields: Record<string, unknown> = {}, options: CallOptions = {}): Promise<CallResult> {
     return this.call("POST", TOKEN_EXCHANGE_PATH, {
       omitVersion: true,
       omitBeta: true,
-      headers: { "anthropic-beta": FEDERATION_BETA },
       body: {
         grant_type: JWT_BEARER_GRANT,
         assertion,

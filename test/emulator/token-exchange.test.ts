@@ -1,8 +1,10 @@
+import { execFile } from "node:child_process";
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { createServer, type Server } from "node:http";
+import { promisify } from "node:util";
 import * as jose from "jose";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { EMULATOR_FIXTURE, FEDERATION_BETA, JWT_BEARER_GRANT, SCOPE_MANAGE_TUNNELS, TOKEN_EXCHANGE_PATH } from "../../sdk/api/contract";
+import { EMULATOR_FIXTURE, FEDERATION_BETA, JWT_BEARER_GRANT, OAUTH_BETA, SCOPE_MANAGE_TUNNELS, TOKEN_EXCHANGE_PATH } from "../../sdk/api/contract";
 import { Conformance } from "./conformance-client";
 
 const TUNNELS_SUBJECT = "system:serviceaccount:mcp-tunnel:setup";
@@ -88,19 +90,10 @@ describe("a successful exchange", () => {
       omitVersion: true,
       omitBeta: true,
       rawBody: form.toString(),
-      headers: { "content-type": "application/x-www-form-urlencoded", "anthropic-beta": FEDERATION_BETA },
+      headers: { "content-type": "application/x-www-form-urlencoded" },
     });
     expect(result.status).toBe(200);
     expect(result.headers.get("anthropic-workspace-id")).toBe("wrkspc_platform");
-  });
-
-  it.each([
-    ["the literal default workspace", EMULATOR_FIXTURE.tunnelsRuleId, TUNNELS_SUBJECT, { workspace_id: "default" }, EMULATOR_FIXTURE.defaultWorkspaceId],
-    ["no workspace under a rule for all workspaces", EMULATOR_FIXTURE.adminRuleId, "admin", { workspace_id: undefined }, EMULATOR_FIXTURE.defaultWorkspaceId],
-  ])("binds %s", async (_, ruleId, subject, fields, workspace) => {
-    const result = await emu.exchange(await emu.identityToken(subject), { federation_rule_id: ruleId, ...fields });
-    expect(result.status).toBe(200);
-    expect(result.headers.get("anthropic-workspace-id")).toBe(workspace);
   });
 
   it("binds a rule's only workspace when none is given, through an admin-made issuer with inline keys", async () => {
@@ -121,6 +114,104 @@ describe("a successful exchange", () => {
     const log = JSON.stringify(await emu.audit());
     expect(log).not.toContain(assertion);
     expect(log).not.toContain(access_token);
+  });
+});
+
+const execFileAsync = promisify(execFile);
+
+describe("the headers of an exchange", () => {
+  it("accepts the public WIF guides' cURL exchange (content-type and the body only), whose token lists tunnels", async () => {
+    const body = JSON.stringify({
+      grant_type: JWT_BEARER_GRANT,
+      assertion: await emu.identityToken(TUNNELS_SUBJECT),
+      federation_rule_id: EMULATOR_FIXTURE.tunnelsRuleId,
+      organization_id: EMULATOR_FIXTURE.organizationId,
+      workspace_id: EMULATOR_FIXTURE.defaultWorkspaceId,
+    });
+    const { stdout, stderr } = await execFileAsync("/usr/bin/curl", [
+      "-sS",
+      "-v",
+      "-X",
+      "POST",
+      emu.baseUrl + TOKEN_EXCHANGE_PATH,
+      "-H",
+      "content-type: application/json",
+      "-d",
+      body,
+      "-w",
+      "\n%{http_code}",
+    ]);
+    const sentHeaders = stderr
+      .split("\n")
+      .filter((line) => /^> [A-Za-z-]+:/.test(line))
+      .map((line) => line.slice(2, line.indexOf(":")).toLowerCase());
+    expect(sentHeaders).toContain("content-type");
+    expect(sentHeaders.filter((name) => name.startsWith("anthropic-"))).toEqual([]);
+    const status = stdout.slice(stdout.lastIndexOf("\n") + 1);
+    const answer = JSON.parse(stdout.slice(0, stdout.lastIndexOf("\n")));
+    expect({ status, answer }).toEqual({ status: "200", answer: { access_token: expect.any(String), token_type: "Bearer", expires_in: expect.any(Number), scope: SCOPE_MANAGE_TUNNELS } });
+    expect((await emu.call("GET", "/v1/tunnels", { token: answer.access_token })).status).toBe(200);
+  });
+
+  it.each<[string, Record<string, string>]>([
+    ["no anthropic-* header", {}],
+    ["the official SDK's betas", { "anthropic-beta": `${OAUTH_BETA},${FEDERATION_BETA}` }],
+    ["the official SDK's betas and its anthropic-version", { "anthropic-beta": `${OAUTH_BETA},${FEDERATION_BETA}`, "anthropic-version": "2026-10-21" }],
+    ["an unrelated beta only", { "anthropic-beta": "files-api-2025-04-14" }],
+  ])("accepts an exchange carrying %s", async (_, headers) => {
+    const result = await emu.exchange(await emu.identityToken(TUNNELS_SUBJECT), {}, { headers });
+    expect(result.status).toBe(200);
+    expect((await emu.call("GET", "/v1/tunnels", { token: result.body.access_token })).status).toBe(200);
+  });
+});
+
+describe("the workspace and service account an exchange names", () => {
+  const rules = { all: "", one: "", several: EMULATOR_FIXTURE.tunnelsRuleId };
+  beforeAll(async () => {
+    const create = async (name: string, workspaces: Record<string, unknown>) =>
+      (
+        await emu.ok("POST", "/v1/organizations/federation_rules", {
+          token: await emu.adminToken(),
+          omitBeta: true,
+          body: {
+            name,
+            issuer_id: EMULATOR_FIXTURE.issuerId,
+            match: { subject_prefix: EMULATOR_FIXTURE.tunnelsSubjectPrefix, audience: "api.anthropic.com" },
+            target: { type: "service_account", service_account_id: EMULATOR_FIXTURE.tunnelsServiceAccountId },
+            oauth_scope: CUSTOM_SCOPE,
+            ...workspaces,
+          },
+        })
+      ).id as string;
+    rules.all = await create("all workspaces", { applies_to_all_workspaces: true });
+    rules.one = await create("one workspace", { workspace_ids: ["wrkspc_platform"] });
+  });
+
+  const target = EMULATOR_FIXTURE.tunnelsServiceAccountId;
+  it.each<[string, keyof typeof rules, Record<string, unknown>, { bound: string } | { denied: string }]>([
+    ["no workspace_id under a rule for all workspaces gets the default one", "all", { workspace_id: undefined }, { bound: "wrkspc_default" }],
+    ["the literal default under a rule for all workspaces", "all", { workspace_id: "default" }, { bound: "wrkspc_default" }],
+    ["another workspace under a rule for all workspaces", "all", { workspace_id: "wrkspc_platform" }, { bound: "wrkspc_platform" }],
+    ["no workspace_id under a rule for one workspace gets that one", "one", { workspace_id: undefined }, { bound: "wrkspc_platform" }],
+    ["that workspace under a rule for one workspace", "one", { workspace_id: "wrkspc_platform" }, { bound: "wrkspc_platform" }],
+    ["the literal default under a rule for one other workspace", "one", { workspace_id: "default" }, { denied: "workspace_not_enabled" }],
+    ["no workspace_id under a rule for several workspaces", "several", { workspace_id: undefined }, { denied: "workspace_required" }],
+    ["the literal default under a rule for several workspaces", "several", { workspace_id: "default" }, { bound: "wrkspc_default" }],
+    ["one of the workspaces of a rule for several", "several", { workspace_id: "wrkspc_platform" }, { bound: "wrkspc_platform" }],
+    ["no service_account_id", "several", { service_account_id: undefined }, { bound: "wrkspc_default" }],
+    ["the rule's target as service_account_id", "several", { service_account_id: target }, { bound: "wrkspc_default" }],
+    ["the rule's target under a rule for all workspaces", "all", { workspace_id: undefined, service_account_id: target }, { bound: "wrkspc_default" }],
+    ["another service account than the rule's target", "several", { service_account_id: EMULATOR_FIXTURE.adminServiceAccountId }, { denied: "service_account_mismatch" }],
+  ])("%s", async (_, rule, fields, expected) => {
+    const result = await emu.exchange(await emu.identityToken(TUNNELS_SUBJECT), { federation_rule_id: rules[rule], ...fields });
+    if ("bound" in expected) {
+      expect(result.status).toBe(200);
+      expect(result.headers.get("anthropic-workspace-id")).toBe(expected.bound);
+    } else {
+      expect(result.status).toBe(401);
+      expect(result.body.error.message).toBe("Authentication failed");
+      expect(await emu.lastDenialReason()).toBe(expected.denied);
+    }
   });
 });
 
@@ -176,11 +267,9 @@ const denials: Denial[] = [
   ["a claim that does not match", async () => ({ assertion: await customToken({ repository: "acme/other" }), fields: { federation_rule_id: customRuleId, workspace_id: undefined } }), "claims_mismatch"],
   ["an unknown rule", async () => ({ assertion: await emu.identityToken(TUNNELS_SUBJECT), fields: { federation_rule_id: "fdrl_missing" } }), "unknown_rule"],
   ["another organization", async () => ({ assertion: await emu.identityToken(TUNNELS_SUBJECT), fields: { organization_id: "00000000-0000-4000-8000-000000000000" } }), "unknown_organization"],
-  ["no workspace under a rule with several", async () => ({ assertion: await emu.identityToken(TUNNELS_SUBJECT), fields: { workspace_id: undefined } }), "workspace_required"],
   ["a workspace the rule is not enabled for", async () => ({ assertion: await customToken(), fields: { federation_rule_id: customRuleId, workspace_id: "wrkspc_sandbox" } }), "workspace_not_enabled"],
   ["a workspace that does not exist", async () => ({ assertion: await emu.identityToken(TUNNELS_SUBJECT), fields: { workspace_id: "wrkspc_nowhere" } }), "unknown_workspace"],
   ["a workspace the service account is not a member of", async () => ({ assertion: await emu.identityToken(TUNNELS_SUBJECT), fields: { workspace_id: "wrkspc_sandbox" } }), "service_account_not_member"],
-  ["another service account than the rule's target", async () => ({ assertion: await emu.identityToken(TUNNELS_SUBJECT), fields: { service_account_id: EMULATOR_FIXTURE.adminServiceAccountId } }), "service_account_mismatch"],
 ];
 
 describe("JWT and rule checks", () => {
@@ -213,7 +302,7 @@ describe("JWT and rule checks", () => {
 });
 
 describe("malformed requests", () => {
-  it.each<[string, Record<string, unknown>, Record<string, string>?]>([
+  it.each<[string, Record<string, unknown>]>([
     ["a missing assertion", { assertion: undefined }],
     ["an empty assertion", { assertion: "" }],
     ["an assertion over 16 KiB", { assertion: "a".repeat(16 * 1024 + 1) }],
@@ -222,15 +311,15 @@ describe("malformed requests", () => {
     ["a malformed organization id", { organization_id: "acme" }],
     ["a malformed workspace id", { workspace_id: "platform" }],
     ["an unknown field", { scope: "org:admin" }],
-    ["no federation beta header", {}, { "anthropic-beta": "oauth-2025-04-20" }],
-  ])("answers %s with 400", async (_, fields, headers) => {
-    const result = await emu.exchange(await emu.identityToken(TUNNELS_SUBJECT), fields, headers ? { headers } : {});
+    ["a malformed service account id", { service_account_id: "tunnelsetup" }],
+  ])("answers %s with 400", async (_, fields) => {
+    const result = await emu.exchange(await emu.identityToken(TUNNELS_SUBJECT), fields);
     expect(result.status).toBe(400);
     expect(result.body.error.type).toBe("invalid_request_error");
   });
 
   it("answers a non-JSON, non-form body with 400", async () => {
-    const result = await emu.call("POST", TOKEN_EXCHANGE_PATH, { omitBeta: true, rawBody: "assertion", headers: { "content-type": "text/plain", "anthropic-beta": FEDERATION_BETA } });
+    const result = await emu.call("POST", TOKEN_EXCHANGE_PATH, { omitBeta: true, omitVersion: true, rawBody: "assertion", headers: { "content-type": "text/plain" } });
     expect(result.status).toBe(400);
   });
 
