@@ -15,7 +15,7 @@ const WORKSPACE_NAMES: Record<string, string> = {
   wrkspc_sandbox: "sandbox",
 };
 
-/** The spec's default fixture, with fixed ids so examples can name them. */
+/** The API contract's default fixture (docs/tunnels-api.md), with fixed ids so examples can name them. */
 export function seedState(now: Date, baseUrl: string, oidc: OidcIssuer): State {
   const at = now.toISOString();
   let seq = 0;

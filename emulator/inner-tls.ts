@@ -7,8 +7,8 @@ import type { State, TunnelRecord } from "./store";
 
 /**
  * Anthropic's side of the inner TLS, shared by the probe (a TCP dial) and the MCP call (a TLS
- * session inside a tunnel stream): the handshake, then the spec's server-certificate rules
- * against the tunnel's CAs.
+ * session inside a tunnel stream): the handshake, then the server-certificate rules of the API
+ * contract (docs/tunnels-api.md) against the tunnel's CAs.
  */
 
 export type ServerCertificateVerdict =

@@ -87,7 +87,7 @@ function reasonForJoseError(error: unknown): DenyReason {
   }
 }
 
-/** The JWT rules of the spec, with jose doing the signature and registered-claim checks. */
+/** The JWT rules of the API contract (docs/tunnels-api.md), with jose doing the signature and registered-claim checks. */
 export async function verifyAssertion(assertion: string, issuer: IssuerRecord, getKey: JWTVerifyGetKey, now: Date): Promise<VerifiedAssertion> {
   const jose = await import("jose");
   let header: ReturnType<typeof jose.decodeProtectedHeader>;

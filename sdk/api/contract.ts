@@ -1,5 +1,5 @@
-// The Tunnels API contract (../shared/spec/tunnels-api.md) as named values. The emulator and
-// the client both read these, so a decided value changes in one line.
+// The Tunnels API contract (docs/tunnels-api.md) as named values. The emulator and the client
+// both read these, so a decided value changes in one line.
 
 export const ANTHROPIC_VERSION = "2023-06-01";
 export const TUNNELS_BETA = "mcp-tunnels-2026-06-22";
@@ -81,7 +81,7 @@ export const CA_CERTIFICATE_RULES = {
 } as const;
 export type CaCertificateRule = keyof typeof CA_CERTIFICATE_RULES;
 
-/** Emulator fixture ids (the spec's default fixture). */
+/** Emulator fixture ids (the default fixture of the API contract, docs/tunnels-api.md). */
 export const EMULATOR_FIXTURE = {
   organizationId: "6f1c7a52-0000-4000-8000-00000000e001",
   defaultWorkspaceId: "wrkspc_default",
