@@ -28,14 +28,46 @@ export function engineFailure(failure: pulumi.dynamic.CheckFailure): pulumi.dyna
 /** The provider object a `provider/<kind>` module exports for the engine. */
 export function forEngine<P extends pulumi.dynamic.ResourceProvider>(provider: P): pulumi.dynamic.ResourceProvider {
   return {
-    check: async (olds, news) => {
-      const result = await provider.check!(olds, news);
-      return { inputs: result.inputs, failures: (result.failures ?? []).map(engineFailure) };
-    },
-    diff: (id, olds, news) => provider.diff!(id, olds, news),
-    create: (inputs) => provider.create(inputs),
-    read: (id, props) => provider.read!(id, props),
-    update: (id, olds, news) => provider.update!(id, olds, news),
-    delete: (id, props) => provider.delete!(id, props),
+    check: (olds, news) =>
+      reportingFailures(async () => {
+        const result = await provider.check!(olds, news);
+        return { inputs: result.inputs, failures: (result.failures ?? []).map(engineFailure) };
+      }),
+    diff: (id, olds, news) => reportingFailures(() => provider.diff!(id, olds, news)),
+    create: (inputs) => reportingFailures(() => provider.create(inputs)),
+    read: (id, props) => reportingFailures(() => provider.read!(id, props)),
+    update: (id, olds, news) => reportingFailures(() => provider.update!(id, olds, news)),
+    delete: (id, props) => reportingFailures(() => provider.delete!(id, props)),
   };
+}
+
+/**
+ * The engine shows a failed operation's message on the resource. For check, diff, read and
+ * delete the dynamic-provider host also logs `${error}: ${error.stack}` on the stack, repeating
+ * the message with frames of files a user does not have; those lines are dropped, and the error
+ * leaves without frames in case anything else prints its stack.
+ */
+async function reportingFailures<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    const reported = error instanceof Error ? error : new Error(String(error));
+    Object.defineProperty(reported, "stack", { value: `${reported.name}: ${reported.message}`, configurable: true, writable: true });
+    hostLogLinesToDrop().add(`${reported}: ${reported.stack}`);
+    throw reported;
+  }
+}
+
+let linesToDrop: Set<string> | undefined;
+
+function hostLogLinesToDrop(): Set<string> {
+  if (!linesToDrop) {
+    const lines = (linesToDrop = new Set<string>());
+    const hostError = console.error.bind(console);
+    console.error = (...args: unknown[]) => {
+      if (args.length === 1 && typeof args[0] === "string" && lines.delete(args[0])) return;
+      hostError(...args);
+    };
+  }
+  return linesToDrop;
 }
