@@ -15,7 +15,7 @@ export interface CertificateAuthorityOptions {
 const MAX_COMMON_NAME_CHARS = 64;
 
 /**
- * A self-signed CA meeting every certificate rule of the spec. pathLen 0: the tunnel accepts
+ * A self-signed CA meeting every certificate rule of the API (docs/tunnels-api.md). pathLen 0: the tunnel accepts
  * only server certificates signed directly by a registered CA, so intermediates are useless.
  */
 export async function generateCertificateAuthority(options: CertificateAuthorityOptions): Promise<GeneratedCertificate> {

@@ -1,7 +1,7 @@
 import { createPublicKey } from "node:crypto";
 import type { x509 } from "./x509-library";
 
-/** Whether a key or signature meets the spec's rules, and what it is, for messages. */
+/** Whether a key or signature meets the API's key and signature rules (docs/tunnels-api.md), and what it is, for messages. */
 export interface StrengthVerdict {
   acceptable: boolean;
   description: string;

@@ -35,7 +35,7 @@ const MAX_NAMES_IN_MESSAGE = 5;
 const MAX_NAME_CHARS = 253;
 
 /**
- * The spec's server-certificate rules, as the tunnel's inner TLS applies them, reporting the
+ * The API's server-certificate rules (docs/tunnels-api.md), as the tunnel's inner TLS applies them, reporting the
  * first broken: malformed, weak_signature, unknown_ca, missing_aki, name_mismatch,
  * bad_key_usage, expired / not_yet_valid (leaf, then CA), weak_key. The signature hash comes
  * before the issuer because a weak hash cannot show who signed. Never returns archived_ca:
