@@ -55,8 +55,12 @@ export interface TunnelDeploymentArgs {
   serverCertSecretName?: string;
 }
 
-/** Thrown at program time (so at preview) for settings that cannot make a working deployment. */
-export class TunnelDeploymentSettingsError extends Error {
+/**
+ * Thrown at program time (so at preview) for settings that cannot make a working deployment. A
+ * RunError, which Pulumi reports as its message alone: the problem is the settings, and a stack
+ * trace through the program would only bury the fix.
+ */
+export class TunnelDeploymentSettingsError extends pulumi.RunError {
   override readonly name = "TunnelDeploymentSettingsError";
   constructor(readonly problems: { property: string; reason: string }[]) {
     super(`TunnelDeployment settings are invalid:\n${problems.map((p) => `  - ${p.property}: ${p.reason}`).join("\n")}`);
