@@ -1,26 +1,34 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { certificateRoutes } from "./certificates";
-import { OffsetClock } from "./clock";
-import { edgeUrlFor, STATE_FILE_FORMAT, STATE_FILE_VERSION } from "./constants";
-import { controlPlaneRoutes } from "./control-plane";
-import { Edge } from "./edge";
-import { EdgeConnections } from "./edge-connections";
-import type { EmulatorContext } from "./emulator-context";
-import { Faults } from "./faults";
-import { federationIssuerRoutes } from "./federation-issuers";
-import { federationRuleRoutes } from "./federation-rules";
-import { refreshBuiltInIssuer, seedState } from "./fixture";
-import { JwksResolver } from "./jwks-resolver";
-import { OidcIssuer } from "./oidc-issuer";
-import { readStateFile, writeStateFileAtomic } from "./persistence";
-import { RequestLog } from "./request-log";
-import { Router } from "./router";
-import { RequestHandler } from "./server";
-import { serviceAccountRoutes } from "./service-accounts";
-import { Store, type State } from "./store";
-import { tokenExchangeRoutes } from "./token-exchange";
-import { tunnelRoutes } from "./tunnels";
+import { Edge } from "./data-path/edge";
+import { EdgeConnections } from "./data-path/edge-connections";
+import { edgeUrlFor, STATE_FILE_FORMAT, STATE_FILE_VERSION } from "./decided/constants";
+import type { EmulatorContext } from "./http/emulator-context";
+import { Faults } from "./http/faults";
+import { RequestLog } from "./http/request-log";
+import { Router } from "./http/router";
+import { RequestHandler } from "./http/server";
+import { JwksResolver } from "./identity/jwks-resolver";
+import { OidcIssuer } from "./identity/oidc-issuer";
+import { tokenExchangeRoutes } from "./identity/token-exchange";
+import { certificateRoutes } from "./routes/certificates";
+import { controlPlaneRoutes } from "./routes/control-plane";
+import { federationIssuerRoutes } from "./routes/federation-issuers";
+import { federationRuleRoutes } from "./routes/federation-rules";
+import { serviceAccountRoutes } from "./routes/service-accounts";
+import { tunnelRoutes } from "./routes/tunnels";
+import { OffsetClock } from "./state/clock";
+import { refreshBuiltInIssuer, seedState } from "./state/fixture";
+import { readStateFile, writeStateFileAtomic } from "./state/persistence";
+import { Store, type State } from "./state/store";
+
+// Shapes of what the control plane answers, and where connectors register, for tools beside the
+// emulator (test harnesses, twins, the demo) that should not reach into its folders.
+export { edgeUrlFor } from "./decided/constants";
+export type { McpCallResult } from "./data-path/mcp-call";
+export type { PresentedConnection } from "./data-path/edge-connections";
+export type { RequestLogEntry } from "./http/request-log";
+export type { AuditEntry } from "./state/store";
 
 export interface EmulatorOptions {
   /** 0 (the default) picks a free port. */

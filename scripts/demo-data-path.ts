@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { edgeUrlFor } from "../emulator/constants";
+import { edgeUrlFor } from "../emulator/index";
 import { ComposeProject } from "../twin/compose-runner";
 import { startMcpUpstream } from "../twin/mcp-upstream";
 

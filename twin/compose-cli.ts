@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { edgeUrlFor } from "../emulator/constants";
+import { edgeUrlFor } from "../emulator/index";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";

@@ -2,8 +2,7 @@ import { startEmulator, type RunningEmulator } from "../../emulator/index";
 import { mintAccessToken, mintAdminToken } from "../../emulator/test-support";
 import { EMULATOR_FIXTURE } from "../../sdk/api/contract";
 
-import type { RequestLogEntry as ServedRequest } from "../../emulator/request-log";
-import type { AuditEntry } from "../../emulator/store";
+import type { AuditEntry, RequestLogEntry as ServedRequest } from "../../emulator/index";
 
 export type { AuditEntry, ServedRequest };
 

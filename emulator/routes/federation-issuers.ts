@@ -1,0 +1,194 @@
+import { z } from "zod";
+import { ADMIN_LIST_LIMIT, DEFAULT_ISSUER_MAX_JWT_LIFETIME_SECONDS, ID_PREFIX } from "../../sdk/api/contract";
+import { ADMIN_NAME_MAX_CHARS, FIELD_LIMITS, MAX_JWT_LIFETIME_SECONDS_RANGE } from "../decided/constants";
+import { conflict, forbidden, notFound } from "../http/errors";
+import { paginate, parseListQuery } from "../http/pagination";
+import type { Route } from "../http/router";
+import { parseWith, requireNoFields } from "../http/validation";
+import { recordAudit } from "../state/audit";
+import * as ids from "../state/ids";
+import type { IssuerRecord, JwksConfig, State } from "../state/store";
+import { principalOf } from "./tunnels";
+
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+const PRIVATE_JWK_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "k", "oth"];
+
+/** https, or plain http to a loopback host (local test issuers), with no query or fragment. */
+const issuerUrl = z
+  .string()
+  .max(FIELD_LIMITS.urlChars)
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      const secure = url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname));
+      return secure && url.search === "" && url.hash === "" && url.username === "" && url.password === "";
+    } catch {
+      return false;
+    }
+  }, "must be an https URL (http only for loopback) without query or fragment");
+
+const publicJwk = z
+  .record(z.string(), z.unknown())
+  .refine((key) => typeof key["kty"] === "string", "each key needs kty")
+  .refine((key) => typeof key["kid"] === "string" && key["kid"].length > 0, "each key needs a kid")
+  .refine((key) => PRIVATE_JWK_MEMBERS.every((member) => !(member in key)), "keys must be public keys: private members are refused");
+
+const jwksConfig = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("inline"), keys: z.array(publicJwk).min(1).max(FIELD_LIMITS.inlineJwksKeys) }),
+  z.strictObject({ type: z.literal("discovery"), discovery_base: issuerUrl.nullable().optional(), ca_cert_pem: z.string().max(FIELD_LIMITS.pemChars).nullable().optional() }),
+  z.strictObject({ type: z.literal("explicit_url"), url: issuerUrl, ca_cert_pem: z.string().max(FIELD_LIMITS.pemChars).nullable().optional() }),
+]);
+
+const maxJwtLifetime = z.number().int().min(MAX_JWT_LIFETIME_SECONDS_RANGE.min).max(MAX_JWT_LIFETIME_SECONDS_RANGE.max);
+
+const createBody = z.strictObject({
+  name: z.string().min(1).max(ADMIN_NAME_MAX_CHARS),
+  issuer_url: issuerUrl,
+  jwks: jwksConfig.optional(),
+  max_jwt_lifetime_seconds: maxJwtLifetime.nullable().optional(),
+  check_jti: z.boolean().nullable().optional(),
+});
+
+const updateBody = z.strictObject({
+  name: z.string().min(1).max(ADMIN_NAME_MAX_CHARS).nullable().optional(),
+  issuer_url: issuerUrl.nullable().optional(),
+  jwks: jwksConfig.nullable().optional(),
+  max_jwt_lifetime_seconds: maxJwtLifetime.nullable().optional(),
+  check_jti: z.boolean().nullable().optional(),
+  jwks_polling_disabled: z.boolean().nullable().optional(),
+});
+
+export function presentIssuer(issuer: IssuerRecord) {
+  return {
+    type: "federation_issuer" as const,
+    id: issuer.id,
+    name: issuer.name,
+    issuer_url: issuer.issuer_url,
+    jwks: issuer.jwks,
+    max_jwt_lifetime_seconds: issuer.max_jwt_lifetime_seconds,
+    check_jti: issuer.check_jti,
+    jwks_polling_disabled_at: issuer.jwks_polling_disabled_at,
+    poll_status: null,
+    created_at: issuer.created_at,
+    created_by_actor_id: null,
+    updated_at: issuer.updated_at,
+    updated_by_actor_id: null,
+    archived_at: issuer.archived_at,
+    archived_by_actor_id: null,
+  };
+}
+
+function findIssuer(state: State, id: string): IssuerRecord {
+  const issuer = state.issuers.find((candidate) => candidate.id === id);
+  if (!issuer) throw notFound("federation issuer not found");
+  return issuer;
+}
+
+function refuseConsoleManaged(issuer: IssuerRecord): void {
+  if (issuer.console_managed) throw forbidden("this federation issuer is managed in the console and is read-only through the API");
+}
+
+function refuseDuplicateUrl(state: State, url: string, except?: string): void {
+  if (state.issuers.some((issuer) => issuer.archived_at === null && issuer.issuer_url === url && issuer.id !== except)) {
+    throw conflict("an active federation issuer with this issuer_url already exists");
+  }
+}
+
+export function federationIssuerRoutes(): Route[] {
+  const base = "/v1/organizations/federation_issuers";
+  return [
+    {
+      method: "GET",
+      pattern: base,
+      access: "admin",
+      handle(request, { store }) {
+        const query = parseListQuery(request.query, "federation_issuers", ADMIN_LIST_LIMIT, { archivable: true });
+        const visible = store.state.issuers.filter((issuer) => query.includeArchived || issuer.archived_at === null);
+        return { body: paginate("federation_issuers", visible, query, presentIssuer) };
+      },
+    },
+    {
+      method: "POST",
+      pattern: base,
+      access: "admin",
+      handle(request, { store, clock }) {
+        const body = parseWith(createBody, request.body ?? {});
+        const actor = principalOf(request).serviceAccountId;
+        const issuer = store.mutate((state) => {
+          refuseDuplicateUrl(state, body.issuer_url);
+          const at = clock.now().toISOString();
+          const record: IssuerRecord = {
+            id: ids.objectId(ID_PREFIX.federationIssuer),
+            name: body.name,
+            issuer_url: body.issuer_url,
+            jwks: (body.jwks ?? { type: "discovery" }) as JwksConfig,
+            max_jwt_lifetime_seconds: body.max_jwt_lifetime_seconds ?? DEFAULT_ISSUER_MAX_JWT_LIFETIME_SECONDS,
+            check_jti: body.check_jti ?? true,
+            jwks_polling_disabled_at: null,
+            console_managed: false,
+            created_at: at,
+            updated_at: at,
+            archived_at: null,
+            seq: store.nextSeq(),
+          };
+          state.issuers.push(record);
+          recordAudit(state, clock, { action: "federation_issuer.create", actor, detail: { issuer_id: record.id, issuer_url: record.issuer_url } });
+          return record;
+        });
+        return { body: presentIssuer(issuer) };
+      },
+    },
+    {
+      method: "GET",
+      pattern: `${base}/:issuer_id`,
+      access: "admin",
+      handle(request, { store }) {
+        return { body: presentIssuer(findIssuer(store.state, request.params["issuer_id"]!)) };
+      },
+    },
+    {
+      method: "POST",
+      pattern: `${base}/:issuer_id`,
+      access: "admin",
+      handle(request, { store, clock }) {
+        const body = parseWith(updateBody, request.body ?? {});
+        const actor = principalOf(request).serviceAccountId;
+        const issuer = store.mutate((state) => {
+          const record = findIssuer(state, request.params["issuer_id"]!);
+          refuseConsoleManaged(record);
+          if (record.archived_at !== null) throw conflict("an archived federation issuer cannot be changed");
+          if (body.issuer_url != null) refuseDuplicateUrl(state, body.issuer_url, record.id);
+          const at = clock.now().toISOString();
+          if (body.name != null) record.name = body.name;
+          if (body.issuer_url != null) record.issuer_url = body.issuer_url;
+          if (body.jwks != null) record.jwks = body.jwks as JwksConfig;
+          if (body.max_jwt_lifetime_seconds != null) record.max_jwt_lifetime_seconds = body.max_jwt_lifetime_seconds;
+          if (body.check_jti != null) record.check_jti = body.check_jti;
+          if (body.jwks_polling_disabled != null) record.jwks_polling_disabled_at = body.jwks_polling_disabled ? (record.jwks_polling_disabled_at ?? at) : null;
+          record.updated_at = at;
+          recordAudit(state, clock, { action: "federation_issuer.update", actor, detail: { issuer_id: record.id, fields: Object.keys(body) } });
+          return record;
+        });
+        return { body: presentIssuer(issuer) };
+      },
+    },
+    {
+      method: "POST",
+      pattern: `${base}/:issuer_id/archive`,
+      access: "admin",
+      handle(request, { store, clock }) {
+        requireNoFields(request.body);
+        const actor = principalOf(request).serviceAccountId;
+        const issuer = store.mutate((state) => {
+          const record = findIssuer(state, request.params["issuer_id"]!);
+          if (record.archived_at !== null) return record;
+          refuseConsoleManaged(record);
+          record.archived_at = clock.now().toISOString();
+          recordAudit(state, clock, { action: "federation_issuer.archive", actor, detail: { issuer_id: record.id } });
+          return record;
+        });
+        return { body: presentIssuer(issuer) };
+      },
+    },
+  ];
+}
