@@ -1,6 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { CREATE_LOOKUP_CLOCK_SLACK_MS } from "../sdk/api/create-without-duplicates";
 import { isTunnelsApiError } from "../sdk/api/errors";
+import { DEFAULT_LONGEST_CALL_MS } from "../sdk/api/retry-budget";
 import type { Tunnel as ApiTunnel } from "../sdk/api";
 import { tunnelSchema, type TunnelOutputs } from "../sdk/schemas/tunnel";
 import { clientsFrom, type ApiClients } from "./kit/clients";
@@ -13,11 +14,12 @@ import { configure, GONE, forEngine } from "./kit/provider-module";
 const RESOURCE = "Tunnel";
 
 /**
- * How long after an interrupted create began its tunnel can have been made: the client's four
- * attempts (30 s deadline plus up to 60 s of honoured retry-after each), plus the slack the client
- * allows between this clock and the server's. A same-named tunnel made later is someone else's.
+ * How long after an interrupted create began its tunnel can have been made: the longest call the
+ * client says its retry budget allows (an earlier provider process made it, and every provider
+ * process builds its client with the defaults), plus the slack the client allows between this
+ * clock and the server's. A same-named tunnel made later is someone else's.
  */
-export const INTERRUPTED_CREATE_WINDOW_MS = 4 * 90_000 + CREATE_LOOKUP_CLOCK_SLACK_MS;
+export const INTERRUPTED_CREATE_WINDOW_MS = DEFAULT_LONGEST_CALL_MS + CREATE_LOOKUP_CLOCK_SLACK_MS;
 
 /**
  * create = POST /v1/tunnels (or adopt); delete = archive, which is irreversible.

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, open, readFile, rename, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import { format } from "node:util";
-import Anthropic, { APIError } from "@anthropic-ai/sdk";
+import Anthropic, { APIConnectionError, APIError, APIUserAbortError } from "@anthropic-ai/sdk";
 import { resolveCredentialsFromConfig, type AccessTokenProvider, type AnthropicConfig } from "@anthropic-ai/sdk/lib/credentials";
 import type { z } from "zod";
 import { ANTHROPIC_VERSION } from "./contract";
@@ -17,6 +17,17 @@ import {
 } from "./credentials";
 import { TunnelsApiError } from "./errors";
 import { SecretRedactor } from "./redact";
+import { parseRetryAfterMs } from "./retry-after";
+import {
+  DEFAULT_ATTEMPT_TIMEOUT_MS,
+  isRetryableResponse,
+  longestCallMs,
+  resolveRetryBudget,
+  RetrySchedule,
+  systemRetryClock,
+  type RetryBudget,
+  type RetryClock,
+} from "./retry-budget";
 import { accessTokenCachePath, cacheDirectory, identityTokenFilePath } from "./token-cache-path";
 import { translateError, type ErrorContext } from "./translate-error";
 import { Transport } from "./transport";
@@ -29,16 +40,19 @@ const SECRET_VARIABLES = [
   "ANTHROPIC_ADMIN_IDENTITY_TOKEN",
 ];
 
-export const DEFAULT_TIMEOUT_MS = 30_000;
-export const DEFAULT_MAX_RETRIES = 3;
-
 export interface ApiClientOptions {
   /** Defaults to ANTHROPIC_BASE_URL, then https://api.anthropic.com. */
   baseUrl?: string;
-  /** Deadline of one HTTP attempt. */
+  /** Deadline of one HTTP attempt; defaults to 30 s. */
   timeoutMs?: number;
-  /** Retries of calls that are safe to repeat (and of ambiguous creates, after a look-up). */
-  maxRetries?: number;
+  /**
+   * How hard a call tries (attempts, backoff, jitter, total cap): fields given here replace those
+   * of RETRY_BUDGET. Spent by calls safe to repeat, by the token exchange, and by ambiguous
+   * creates after their look-up. `{ attempts: 1 }` turns retries off.
+   */
+  retryBudget?: Partial<RetryBudget>;
+  /** Time and chance for the retries; tests pass a fake. */
+  clock?: RetryClock;
   /** Settings to read instead of process.env (e.g. built from stack config). Read at first call. */
   env?: EnvSource;
 }
@@ -63,7 +77,8 @@ export class ApiSession {
   readonly #audience: CredentialAudience;
   readonly #options: ApiClientOptions;
   readonly #timeoutMs: number;
-  readonly #maxRetries: number;
+  readonly #budget: RetryBudget;
+  readonly #clock: RetryClock;
   readonly #redactor = new SecretRedactor();
   readonly #transport: Transport;
   #connection: Promise<Connection> | undefined;
@@ -72,13 +87,23 @@ export class ApiSession {
   constructor(audience: CredentialAudience, options: ApiClientOptions = {}) {
     this.#audience = audience;
     this.#options = options;
-    this.#timeoutMs = positiveInteger("timeoutMs", options.timeoutMs ?? DEFAULT_TIMEOUT_MS, 1);
-    this.#maxRetries = positiveInteger("maxRetries", options.maxRetries ?? DEFAULT_MAX_RETRIES, 0);
-    this.#transport = new Transport({ timeoutMs: this.#timeoutMs, maxRetries: this.#maxRetries });
+    this.#timeoutMs = positiveInteger("timeoutMs", options.timeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS, 1);
+    this.#budget = resolveRetryBudget(options.retryBudget);
+    this.#clock = options.clock ?? systemRetryClock;
+    this.#transport = new Transport({ timeoutMs: this.#timeoutMs, budget: this.#budget, clock: this.#clock });
   }
 
-  get maxRetries(): number {
-    return this.#maxRetries;
+  get retryBudget(): RetryBudget {
+    return this.#budget;
+  }
+
+  get clock(): RetryClock {
+    return this.#clock;
+  }
+
+  /** The longest one call can last, every attempt and wait included. */
+  get longestCallMs(): number {
+    return longestCallMs(this.#budget, this.#timeoutMs);
   }
 
   get timeoutMs(): number {
@@ -95,6 +120,10 @@ export class ApiSession {
     this.#redactor.remember(secret);
   }
 
+  /**
+   * One API call, retried within the budget when it is safe to repeat. A `singleAttempt` call (a
+   * create, which createWithoutDuplicates retries only after a look-up) is sent once.
+   */
   async call<S extends z.ZodType>(
     operation: string,
     schema: S,
@@ -102,17 +131,8 @@ export class ApiSession {
     options: { singleAttempt?: boolean } = {},
   ): Promise<z.output<S>> {
     try {
-      const { sdk, credentials } = await this.#connect();
-      try {
-        return schema.parse(await send(sdk));
-      } catch (error) {
-        // The SDK re-mints a federation token after a 401 only by retrying, and a single-attempt
-        // call (a create) has retries off. A 401 means the request was refused, not applied, so
-        // one more attempt, on the token the SDK now mints afresh, cannot duplicate anything.
-        const refused = error instanceof APIError && error.status === 401;
-        if (!options.singleAttempt || !refused || credentials.kind !== "federation") throw error;
-        return schema.parse(await send(sdk));
-      }
+      const { sdk } = await this.#connect();
+      return schema.parse(await this.#withinBudget(() => send(sdk), !options.singleAttempt));
     } catch (error) {
       throw this.#translate(error, operation);
     }
@@ -122,37 +142,39 @@ export class ApiSession {
   async send(operation: string, send: (sdk: Anthropic) => Promise<unknown>): Promise<void> {
     try {
       const { sdk } = await this.#connect();
-      await send(sdk);
+      await this.#withinBudget(() => send(sdk), true);
     } catch (error) {
       throw this.#translate(error, operation);
     }
   }
 
+  /** Each page is one call with its own budget. */
   paginate<S extends z.ZodType>(
     operation: string,
     schema: S,
-    list: (sdk: Anthropic) => AsyncIterable<unknown>,
+    list: (sdk: Anthropic) => Promise<ListPage>,
   ): Paginated<z.output<S>> {
     const session = this;
     const iterate = async function* (): AsyncGenerator<z.output<S>> {
-      let items: AsyncIterator<unknown>;
+      let page: ListPage;
+      let items: z.output<S>[];
       try {
         const { sdk } = await session.#connect();
-        items = list(sdk)[Symbol.asyncIterator]();
+        page = await session.#withinBudget(() => list(sdk), true);
+        items = page.getPaginatedItems().map((item) => schema.parse(item));
       } catch (error) {
         throw session.#translate(error, operation);
       }
       for (;;) {
-        let next: IteratorResult<unknown>;
-        let item: z.output<S>;
+        yield* items;
+        if (!page.hasNextPage()) return;
         try {
-          next = await items.next();
-          if (next.done) return;
-          item = schema.parse(next.value);
+          const current = page;
+          page = await session.#withinBudget(() => current.getNextPage(), true);
+          items = page.getPaginatedItems().map((item) => schema.parse(item));
         } catch (error) {
           throw session.#translate(error, operation);
         }
-        yield item;
       }
     };
     return {
@@ -186,6 +208,35 @@ export class ApiSession {
     await this.#transport.close();
   }
 
+  /**
+   * Runs `attempt` until it succeeds or the budget says stop. A refused federation token (401) is
+   * re-minted and tried once more even on a single-attempt call: the SDK drops its cached token on
+   * a 401, and a refused request was not applied, so the repeat cannot duplicate anything.
+   */
+  async #withinBudget<T>(attempt: () => PromiseLike<T>, repeatable: boolean): Promise<T> {
+    const schedule = new RetrySchedule(this.#budget, this.#clock);
+    let reminted = false;
+    for (;;) {
+      try {
+        return await attempt();
+      } catch (error) {
+        let wait: number | undefined;
+        if (!reminted && this.#isRefusedFederationToken(error)) {
+          reminted = true;
+          wait = schedule.next(0);
+        } else if (repeatable && isRetryableFailure(error)) {
+          wait = schedule.next(error instanceof APIError ? parseRetryAfterMs(error.headers, this.#clock.now()) : undefined);
+        }
+        if (wait === undefined) throw error;
+        await this.#clock.sleep(wait);
+      }
+    }
+  }
+
+  #isRefusedFederationToken(error: unknown): boolean {
+    return error instanceof APIError && error.status === 401 && this.#resolved?.credentials.kind === "federation";
+  }
+
   #translate(error: unknown, operation: string): unknown {
     return translateError(error, this.errorContext(operation));
   }
@@ -212,7 +263,9 @@ export class ApiSession {
       apiKey: null,
       baseURL: baseUrl,
       timeout: this.#timeoutMs,
-      maxRetries: this.#maxRetries,
+      // Every retry spends the client's budget (#withinBudget); the SDK's own would repeat creates
+      // and have no total cap.
+      maxRetries: 0,
       fetch: this.#transport.fetch,
       // The contract's version; the SDK would otherwise send its own newer default.
       defaultHeaders: { "anthropic-version": ANTHROPIC_VERSION },
@@ -297,6 +350,20 @@ export class ApiSession {
     }
     return content;
   }
+}
+
+/** One page of a listing, as the SDK's pages are. */
+export interface ListPage {
+  getPaginatedItems(): unknown[];
+  hasNextPage(): boolean;
+  getNextPage(): Promise<ListPage>;
+}
+
+/** A failure another attempt may well not meet: a timeout, a lost connection, 408, 429, 5xx. */
+function isRetryableFailure(error: unknown): boolean {
+  if (error instanceof APIUserAbortError) return false;
+  if (error instanceof APIConnectionError) return true;
+  return error instanceof APIError && typeof error.status === "number" && isRetryableResponse(error.status, error.headers);
 }
 
 function invalidInput(operation: string, error: z.ZodError): TunnelsApiError {

@@ -1,17 +1,19 @@
 import { describe, expect, it } from "vitest";
 import { createWithoutDuplicates, CREATE_LOOKUP_CLOCK_SLACK_MS } from "./create-without-duplicates";
 import { TunnelsApiError, type TunnelsErrorCode } from "./errors";
+import { RETRY_BUDGET, type RetryBudget } from "./retry-budget";
+import { FakeRetryClock } from "./testing";
 
 const failure = (code: TunnelsErrorCode, status?: number) => new TunnelsApiError({ code, summary: code, hint: "h", status, source: "api" });
 
 /** A fake endpoint: each attempt pops an outcome; "commit-then-fail" stores the object and throws. */
-function fakeEndpoint(outcomes: Array<"ok" | "commit-then-fail" | TunnelsApiError>) {
+function fakeEndpoint(outcomes: Array<"ok" | "commit-then-fail" | TunnelsApiError>, budget: RetryBudget = { ...RETRY_BUDGET, attempts: 4 }) {
   const created: string[] = [];
   let attempts = 0;
   let lookups = 0;
   const spec = {
     description: "tunnel",
-    maxRetries: 3,
+    budget,
     timeoutMs: 1000,
     attempt: async () => {
       const outcome = outcomes[attempts++] ?? "ok";
@@ -33,7 +35,7 @@ function fakeEndpoint(outcomes: Array<"ok" | "commit-then-fail" | TunnelsApiErro
   return { spec, created, counts: () => ({ attempts, lookups }) };
 }
 
-const noSleep = { sleep: async () => undefined };
+const noSleep = { clock: new FakeRetryClock() };
 
 describe("createWithoutDuplicates", () => {
   it("returns the first attempt's object without looking anything up", async () => {
@@ -47,6 +49,13 @@ describe("createWithoutDuplicates", () => {
     await expect(createWithoutDuplicates(endpoint.spec, noSleep)).resolves.toBe("obj_0");
     expect(endpoint.created).toHaveLength(1);
     expect(endpoint.counts()).toEqual({ attempts: 1, lookups: 1 });
+  });
+
+  it("creates nothing twice when an after-commit failure follows refused attempts", async () => {
+    const endpoint = fakeEndpoint([failure("SERVER_ERROR", 503), failure("RATE_LIMITED", 429), "commit-then-fail", "ok"]);
+    await expect(createWithoutDuplicates(endpoint.spec, noSleep)).resolves.toBe("obj_0");
+    expect(endpoint.created).toEqual(["obj_0"]);
+    expect(endpoint.counts()).toEqual({ attempts: 3, lookups: 3 });
   });
 
   it.each(["TIMEOUT", "CONNECTION", "SERVER_ERROR", "OVERLOADED", "RATE_LIMITED"] as const)(
@@ -75,7 +84,7 @@ describe("createWithoutDuplicates", () => {
     const result = createWithoutDuplicates(
       {
         description: "certificate",
-        maxRetries: 3,
+        budget: RETRY_BUDGET,
         timeoutMs: 1000,
         attempt: (() => {
           const outcomes = [failure("TIMEOUT"), failure("CERT_ALREADY_ACTIVE", 409)];
@@ -91,10 +100,32 @@ describe("createWithoutDuplicates", () => {
     await expect(result).resolves.toBe("cert");
   });
 
-  it("gives up after maxRetries with the last ambiguous failure", async () => {
-    const endpoint = fakeEndpoint([failure("OVERLOADED", 529), failure("OVERLOADED", 529), failure("OVERLOADED", 529), failure("OVERLOADED", 529)]);
+  it("gives up after the budget's attempts with the last ambiguous failure, looking up after each", async () => {
+    const endpoint = fakeEndpoint(Array.from({ length: 10 }, () => failure("OVERLOADED", 529)));
     await expect(createWithoutDuplicates(endpoint.spec, noSleep)).rejects.toMatchObject({ code: "OVERLOADED" });
     expect(endpoint.counts()).toEqual({ attempts: 4, lookups: 4 });
+  });
+
+  it("starts no attempt after the budget's cap, even with attempts left", async () => {
+    const clock = new FakeRetryClock();
+    // Each 503 takes 4 s to come back: with a 10 s cap the fourth attempt would start after 13 s.
+    const endpoint = fakeEndpoint(Array.from({ length: 10 }, () => failure("SERVER_ERROR", 503)), { ...RETRY_BUDGET, totalMs: 10_000 });
+    const attempt = endpoint.spec.attempt;
+    endpoint.spec.attempt = async () => {
+      clock.advance(4_000);
+      return attempt();
+    };
+    await expect(createWithoutDuplicates(endpoint.spec, { clock })).rejects.toMatchObject({ code: "SERVER_ERROR" });
+    expect(endpoint.counts()).toEqual({ attempts: 3, lookups: 3 });
+  });
+
+  it("a timed-out attempt's wait before its look-up does not let another attempt start past the cap", async () => {
+    const clock = new FakeRetryClock();
+    const endpoint = fakeEndpoint([failure("TIMEOUT"), "ok"], { ...RETRY_BUDGET, totalMs: 500 });
+    endpoint.spec.findCreated = async () => undefined;
+    await expect(createWithoutDuplicates(endpoint.spec, { clock })).rejects.toMatchObject({ code: "TIMEOUT" });
+    expect(clock.waits).toEqual([1000]);
+    expect(endpoint.created).toEqual([]);
   });
 
   it("stops instead of retrying blind when the look-up fails", async () => {
@@ -116,23 +147,25 @@ describe("createWithoutDuplicates", () => {
       since = s;
       return findCreated();
     };
-    await createWithoutDuplicates(endpoint.spec as never, { ...noSleep, now: () => 1_000_000_000 });
+    await createWithoutDuplicates(endpoint.spec as never, { clock: new FakeRetryClock({ startMs: 1_000_000_000 }) });
     expect(since?.getTime()).toBe(1_000_000_000 - CREATE_LOOKUP_CLOCK_SLACK_MS);
   });
 
   it("gives a timed-out attempt at least the timeout to land before looking it up", async () => {
-    const waits: number[] = [];
+    const clock = new FakeRetryClock();
     const endpoint = fakeEndpoint([failure("TIMEOUT"), "ok"]);
     endpoint.spec.findCreated = async () => undefined;
-    await createWithoutDuplicates(endpoint.spec, { sleep: async (ms) => void waits.push(ms) });
-    expect(waits).toEqual([1000]);
+    await createWithoutDuplicates(endpoint.spec, { clock });
+    expect(clock.waits).toEqual([1000]);
   });
 
-  it("honours the server's retry-after between attempts", async () => {
-    const waits: number[] = [];
-    const endpoint = fakeEndpoint([new TunnelsApiError({ code: "RATE_LIMITED", summary: "s", hint: "h", status: 429, retryAfterSeconds: 2, source: "api" }), "ok"]);
+  it("honours the server's retry-after between attempts, cut to what remains of the cap", async () => {
+    const rateLimited = (seconds: number) =>
+      new TunnelsApiError({ code: "RATE_LIMITED", summary: "s", hint: "h", status: 429, retryAfterSeconds: seconds, source: "api" });
+    const clock = new FakeRetryClock();
+    const endpoint = fakeEndpoint([rateLimited(2), rateLimited(60), "ok"], { ...RETRY_BUDGET, totalMs: 10_000 });
     endpoint.spec.findCreated = async () => undefined;
-    await createWithoutDuplicates(endpoint.spec, { sleep: async (ms) => void waits.push(ms) });
-    expect(waits).toEqual([2000]);
+    await createWithoutDuplicates(endpoint.spec, { clock });
+    expect(clock.waits).toEqual([2000, 8000]);
   });
 });

@@ -1,5 +1,5 @@
 import { TunnelsApiError, type TunnelsErrorCode } from "./errors";
-import { retryDelayMs, sleep as realSleep } from "./retry-delay";
+import { RetrySchedule, systemRetryClock, type RetryBudget, type RetryClock } from "./retry-budget";
 
 /**
  * How far the server's clock may run behind ours. A look-up only adopts objects created after
@@ -22,11 +22,12 @@ export function isAmbiguousFailure(error: TunnelsApiError): boolean {
 }
 
 export interface CreateWithoutDuplicatesSpec<T> {
-  /** One attempt, with the SDK's own retries off (they would repeat a non-idempotent create). */
+  /** One attempt, never repeated by anything else (a repeat of a non-idempotent create could duplicate it). */
   attempt(): Promise<T>;
   /** The object an earlier attempt created, if any, among objects created at or after `since`. */
   findCreated(since: Date): Promise<T | undefined>;
-  maxRetries: number;
+  /** The client's budget: how many attempts, and the cap after which none starts. */
+  budget: RetryBudget;
   /**
    * The per-attempt deadline. A timed-out attempt may still be in flight at the server, so the
    * look-up after a timeout waits at least this long, giving it the time to land.
@@ -37,8 +38,7 @@ export interface CreateWithoutDuplicatesSpec<T> {
 }
 
 export interface CreateWithoutDuplicatesDeps {
-  sleep?: (ms: number) => Promise<void>;
-  now?: () => number;
+  clock?: RetryClock;
 }
 
 /**
@@ -52,11 +52,12 @@ export async function createWithoutDuplicates<T>(
   spec: CreateWithoutDuplicatesSpec<T>,
   deps: CreateWithoutDuplicatesDeps = {},
 ): Promise<T> {
-  const sleep = deps.sleep ?? realSleep;
-  const since = new Date((deps.now ?? Date.now)() - CREATE_LOOKUP_CLOCK_SLACK_MS);
+  const clock = deps.clock ?? systemRetryClock;
+  const since = new Date(clock.now() - CREATE_LOOKUP_CLOCK_SLACK_MS);
+  const schedule = new RetrySchedule(spec.budget, clock);
   let afterAmbiguous = false;
 
-  for (let retry = 0; ; retry++) {
+  for (;;) {
     let failure: TunnelsApiError;
     try {
       return await spec.attempt();
@@ -73,11 +74,14 @@ export async function createWithoutDuplicates<T>(
       throw failure;
     }
     afterAmbiguous = true;
-    const backoff = retryDelayMs(retry, failure.retryAfterSeconds);
-    await sleep(failure.code === "TIMEOUT" ? Math.max(backoff, spec.timeoutMs) : retry < spec.maxRetries ? backoff : 0);
+    // Undefined when the budget is spent: the look-up below is then the last word.
+    const backoff = schedule.next(failure.retryAfterSeconds !== undefined ? failure.retryAfterSeconds * 1000 : undefined);
+    const wait = Math.max(backoff ?? 0, failure.code === "TIMEOUT" ? spec.timeoutMs : 0);
+    if (wait > 0) await clock.sleep(wait);
     const found = await lookUp(spec, since, failure);
     if (found !== undefined) return found;
-    if (retry >= spec.maxRetries) throw failure;
+    // The look-up (or a timed-out attempt's wait) may have run past the cap: no attempt starts after it.
+    if (backoff === undefined || schedule.remainingMs() < 0) throw failure;
   }
 }
 

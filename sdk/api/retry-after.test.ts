@@ -1,21 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { MAX_HONOURED_RETRY_AFTER_MS, MAX_RETRY_DELAY_MS, parseRetryAfterSeconds, retryDelayMs } from "./retry-delay";
+import { parseRetryAfterMs, parseRetryAfterSeconds } from "./retry-after";
 
 const headers = (values: Record<string, string>) => new Headers(values);
-
-describe("retryDelayMs", () => {
-  it("waits what the server asked for, up to a ceiling", () => {
-    expect(retryDelayMs(0, 2)).toBe(2000);
-    expect(retryDelayMs(0, 3600)).toBe(MAX_HONOURED_RETRY_AFTER_MS);
-  });
-
-  it("backs off exponentially with jitter otherwise", () => {
-    expect(retryDelayMs(0, undefined, () => 0)).toBe(500);
-    expect(retryDelayMs(2, undefined, () => 0)).toBe(2000);
-    expect(retryDelayMs(2, undefined, () => 1)).toBe(1500);
-    expect(retryDelayMs(10, undefined, () => 0)).toBe(MAX_RETRY_DELAY_MS);
-  });
-});
 
 describe("parseRetryAfterSeconds", () => {
   it.each([
@@ -27,5 +13,10 @@ describe("parseRetryAfterSeconds", () => {
     [{}, undefined],
   ])("reads %j as %s", (values, seconds) => {
     expect(parseRetryAfterSeconds(headers(values), 0)).toBe(seconds);
+  });
+
+  it("gives the budget milliseconds", () => {
+    expect(parseRetryAfterMs(headers({ "retry-after": "2" }), 0)).toBe(2000);
+    expect(parseRetryAfterMs(headers({}), 0)).toBeUndefined();
   });
 });

@@ -7,7 +7,7 @@ import {
 } from "./contract";
 import type { ResolvedCredentials } from "./credentials";
 import { TunnelsApiError, type TunnelsErrorCode, type TunnelsErrorSource } from "./errors";
-import { parseRetryAfterSeconds } from "./retry-delay";
+import { parseRetryAfterSeconds } from "./retry-after";
 import type { SecretRedactor } from "./redact";
 
 /** What an error needs to know to say something useful, and nothing secret. */

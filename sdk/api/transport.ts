@@ -1,6 +1,7 @@
-import { Agent, Headers as UndiciHeaders, Response as UndiciResponse, fetch as undiciFetch } from "undici";
+import { Agent, fetch as undiciFetch } from "undici";
 import { TOKEN_EXCHANGE_PATH } from "./contract";
-import { isRetryableStatus, parseRetryAfterSeconds, retryDelayMs, sleep } from "./retry-delay";
+import { parseRetryAfterMs } from "./retry-after";
+import { isRetryableResponse, RetrySchedule, type RetryBudget, type RetryClock } from "./retry-budget";
 
 /** The fetch signature the SDK accepts. */
 export type Fetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
@@ -14,18 +15,16 @@ export const KEEP_ALIVE_TIMEOUT_MS = 30_000;
 
 export interface TransportOptions {
   timeoutMs: number;
-  /** Retries of the token exchange, which the SDK does not retry itself. */
-  maxRetries: number;
+  /** Spent by the token exchange, which the SDK sends once. */
+  budget: RetryBudget;
+  clock: RetryClock;
   connections?: number;
 }
 
 /**
  * One keep-alive undici pool per client, handed to the SDK as its `fetch`. Besides pooling it
- * fills three gaps in the SDK:
- * - the federation token exchange gets a timeout and retries (the SDK sends it once, with no
- *   deadline, so one 503 would fail a whole deployment);
- * - a 409 is marked final: the SDK retries 409 as a lock timeout, but here a conflict (limit
- *   reached, slots full, archived tunnel) is an answer, and repeating it only burns calls.
+ * gives the federation token exchange a deadline and the client's retry budget: the SDK sends
+ * it once, with no deadline, so one 503 would fail a whole deployment.
  */
 export class Transport {
   readonly agent: Agent;
@@ -51,7 +50,7 @@ export class Transport {
   async #dispatch(input: string | URL | Request, init: RequestInit): Promise<Response> {
     const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
     if (isTokenExchange(url, init)) return this.#exchangeWithRetries(url, init);
-    return markConflictFinal(await this.#send(url, init));
+    return this.#send(url, init);
   }
 
   #send(url: string, init: RequestInit): Promise<Response> {
@@ -66,34 +65,27 @@ export class Transport {
    * that fails after is refused (401, single-use jti) on retry, which is no worse than failing.
    */
   async #exchangeWithRetries(url: string, init: RequestInit): Promise<Response> {
-    for (let retry = 0; ; retry++) {
+    const { budget, clock } = this.#options;
+    const schedule = new RetrySchedule(budget, clock);
+    for (;;) {
       let response: Response;
       try {
         response = await this.#send(url, init);
       } catch (error) {
-        if (retry >= this.#options.maxRetries) throw error;
-        await sleep(retryDelayMs(retry));
+        const wait = schedule.next();
+        if (wait === undefined) throw error;
+        await clock.sleep(wait);
         continue;
       }
-      if (!isRetryableStatus(response.status) || retry >= this.#options.maxRetries) return response;
-      const wait = retryDelayMs(retry, parseRetryAfterSeconds(response.headers));
+      if (!isRetryableResponse(response.status, response.headers)) return response;
+      const wait = schedule.next(parseRetryAfterMs(response.headers, clock.now()));
+      if (wait === undefined) return response;
       await response.body?.cancel().catch(() => undefined);
-      await sleep(wait);
+      await clock.sleep(wait);
     }
   }
 }
 
 function isTokenExchange(url: string, init: RequestInit): boolean {
   return (init.method ?? "GET").toUpperCase() === "POST" && new URL(url).pathname.endsWith(TOKEN_EXCHANGE_PATH);
-}
-
-function markConflictFinal(response: Response): Response {
-  if (response.status !== 409 || response.headers.has("x-should-retry")) return response;
-  const headers = new UndiciHeaders(response.headers as unknown as UndiciHeaders);
-  headers.set("x-should-retry", "false");
-  return new UndiciResponse(response.body as never, {
-    status: response.status,
-    statusText: response.statusText,
-    headers,
-  }) as unknown as Response;
 }

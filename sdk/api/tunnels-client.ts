@@ -43,6 +43,16 @@ export class TunnelsClient {
     this.certificates = new CertificateOperations(this.#session);
   }
 
+  /** What every call of this client spends on retries (RETRY_BUDGET unless options said otherwise). */
+  get retryBudget() {
+    return this.#session.retryBudget;
+  }
+
+  /** The longest one call (a create with its look-ups included) can last: the last attempt starts by the budget's cap. */
+  get longestCallMs(): number {
+    return this.#session.longestCallMs;
+  }
+
   /** The connection pool all calls share. */
   get dispatcher() {
     return this.#session.dispatcher;
@@ -71,14 +81,16 @@ export class TunnelOperations {
     const { displayName } = this.#session.check(operation, createTunnelInput, input);
     const body = typeof displayName === "string" ? { display_name: displayName } : {};
     const wanted = displayName ?? null;
-    return createWithoutDuplicates({
-      description: wanted === null ? "tunnel without a display name" : `tunnel named "${wanted}"`,
-      maxRetries: this.#session.maxRetries,
-      timeoutMs: this.#session.timeoutMs,
-      attempt: () =>
-        this.#session.call(operation, tunnelSchema, (sdk) => sdk.beta.tunnels.create(body, { maxRetries: 0 }), { singleAttempt: true }),
-      findCreated: (since) => this.#findCreated(wanted, since),
-    });
+    return createWithoutDuplicates(
+      {
+        description: wanted === null ? "tunnel without a display name" : `tunnel named "${wanted}"`,
+        budget: this.#session.retryBudget,
+        timeoutMs: this.#session.timeoutMs,
+        attempt: () => this.#session.call(operation, tunnelSchema, (sdk) => sdk.beta.tunnels.create(body), { singleAttempt: true }),
+        findCreated: (since) => this.#findCreated(wanted, since),
+      },
+      { clock: this.#session.clock },
+    );
   }
 
   /** Every tunnel of the workspace, newest first, across all pages. */
@@ -114,7 +126,7 @@ export class TunnelOperations {
   }
 
   /**
-   * Issues a new token value. Left to the SDK's retries: a repeat after a lost answer rotates once
+   * Issues a new token value. Retried like a safe call: a repeat after a lost answer rotates once
    * more, and the value returned is still the one in force.
    */
   async rotateToken(tunnelId: string, input: RotateTokenInput = {}): Promise<TunnelToken> {
@@ -164,23 +176,25 @@ export class CertificateOperations {
     const { caCertificatePem } = this.#session.check(operation, createCertificateInput, input);
     const fingerprint = certificateFingerprint(caCertificatePem);
     const attempt = () =>
-      this.#session.call(operation, tunnelCertificateSchema, (sdk) =>
-        sdk.beta.tunnels.certificates.create(id, { ca_certificate_pem: caCertificatePem }, { maxRetries: 0 }),
-        { singleAttempt: true },
-      );
+      this.#session.call(operation, tunnelCertificateSchema, (sdk) => sdk.beta.tunnels.certificates.create(id, { ca_certificate_pem: caCertificatePem }), {
+        singleAttempt: true,
+      });
     if (fingerprint === undefined) return attempt(); // no certificate block: the API refuses it, nothing to look up
-    return createWithoutDuplicates({
-      description: `certificate ${fingerprint} on tunnel ${id}`,
-      maxRetries: this.#session.maxRetries,
-      timeoutMs: this.#session.timeoutMs,
-      attempt,
-      findCreated: async (since) => {
-        for await (const certificate of this.list(id, { limit: LOOKUP_PAGE_SIZE })) {
-          if (certificate.fingerprint === fingerprint && Date.parse(certificate.createdAt) >= since.getTime()) return certificate;
-        }
-        return undefined;
+    return createWithoutDuplicates(
+      {
+        description: `certificate ${fingerprint} on tunnel ${id}`,
+        budget: this.#session.retryBudget,
+        timeoutMs: this.#session.timeoutMs,
+        attempt,
+        findCreated: async (since) => {
+          for await (const certificate of this.list(id, { limit: LOOKUP_PAGE_SIZE })) {
+            if (certificate.fingerprint === fingerprint && Date.parse(certificate.createdAt) >= since.getTime()) return certificate;
+          }
+          return undefined;
+        },
       },
-    });
+      { clock: this.#session.clock },
+    );
   }
 
   /** The tunnel's certificates, newest first; archived ones only when asked. */

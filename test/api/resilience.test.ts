@@ -1,7 +1,8 @@
 import { createServer, connect, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { MAX_CONNECTIONS_PER_ORIGIN } from "../../sdk/api/transport";
-import { TunnelsApiError, type TunnelsClient } from "../../sdk/api/index";
+import { FakeRetryClock } from "../../sdk/api/testing";
+import { RETRY_BUDGET, TunnelsApiError, type ApiClientOptions, type TunnelsClient } from "../../sdk/api/index";
 import { caCertificatePem, countCalls, startHarness, type Harness, type RequestLogEntry } from "./support";
 
 let harness: Harness;
@@ -16,7 +17,7 @@ beforeEach(async () => {
 });
 
 /** A fresh client whose token is already minted, so the request log shows only the calls under test. */
-async function readyClient(options: { timeoutMs?: number; maxRetries?: number; baseUrl?: string } = {}): Promise<TunnelsClient> {
+async function readyClient(options: Pick<ApiClientOptions, "timeoutMs" | "retryBudget" | "clock" | "baseUrl"> = {}): Promise<TunnelsClient> {
   const client = await harness.tunnelsClient(options);
   await client.tunnels.list().toArray();
   await harness.control.clearRequests();
@@ -29,7 +30,8 @@ function line(entry: RequestLogEntry): string {
 
 describe("calls safe to repeat", () => {
   it("are retried through a 429, a 503 and a connection reset: one extra call per failure", async () => {
-    const client = await readyClient();
+    const clock = new FakeRetryClock({ random: 0 });
+    const client = await readyClient({ clock });
     const tunnel = await client.tunnels.create({ displayName: "retried" });
     await harness.control.clearRequests();
     const get = { path_prefix: `/v1/tunnels/${tunnel.id}`, method: "GET", rate: 1, count: 1 };
@@ -42,8 +44,8 @@ describe("calls safe to repeat", () => {
     expect((await client.tunnels.retrieve(tunnel.id)).id).toBe(tunnel.id);
     const calls = await harness.control.requests();
     expect(calls.map(line)).toEqual(["GET /v1/tunnels/tnl_* 429", "GET /v1/tunnels/tnl_* 503", "GET /v1/tunnels/tnl_* 0", "GET /v1/tunnels/tnl_* 200"]);
-    // The 429 said retry-after: 1; the next attempt came no sooner.
-    expect(Date.parse(calls[1]!.at) - Date.parse(calls[0]!.at)).toBeGreaterThanOrEqual(950);
+    // The 429 said retry-after: 1, which the wait after it honoured; the others backed off.
+    expect(clock.waits).toEqual([1_000, 1_000, 2_000]);
   });
 
   it("are retried after a timeout", async () => {
@@ -54,12 +56,12 @@ describe("calls safe to repeat", () => {
     await vi.waitFor(async () => expect(countCalls(await harness.control.requests(), "GET", "/v1/tunnels")).toBe(2), { timeout: 3000 });
   });
 
-  it("give up after maxRetries with the last failure's code", async () => {
-    const client = await readyClient({ maxRetries: 1 });
+  it("give up after the budget's attempts with the last failure's code", async () => {
+    const client = await readyClient({ clock: new FakeRetryClock() });
     await harness.control.faults([{ path_prefix: "/v1/tunnels", method: "GET", status: 529, rate: 1 }]);
     const error = await client.tunnels.list().toArray().catch((e: unknown) => e);
     expect(error).toMatchObject({ code: "OVERLOADED", status: 529 });
-    expect(countCalls(await harness.control.requests(), "GET", "/v1/tunnels")).toBe(2);
+    expect(countCalls(await harness.control.requests(), "GET", "/v1/tunnels")).toBe(RETRY_BUDGET.attempts);
   });
 
   it("include the token exchange", async () => {
@@ -155,7 +157,7 @@ describe("connection pool", () => {
 
 describe("measured: calls made per operation requested under mixed faults", () => {
   it("completes every operation without a duplicate", async () => {
-    const client = await readyClient({ maxRetries: 5 });
+    const client = await readyClient();
     const seed = await client.tunnels.create({ displayName: "seed" });
     const pem = await caCertificatePem();
     await harness.control.clearRequests();

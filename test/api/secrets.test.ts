@@ -38,7 +38,7 @@ describe("secrets", () => {
     const apiKey = "sk-ant-api03-known-api-key-secret-value";
     const env = await harness.federationEnv({ ANTHROPIC_API_KEY: apiKey });
     const identityToken = env["ANTHROPIC_IDENTITY_TOKEN"]!;
-    const client = new TunnelsClient({ baseUrl: harness.emulator.baseUrl, env, maxRetries: 0, timeoutMs: 500 });
+    const client = new TunnelsClient({ baseUrl: harness.emulator.baseUrl, env, retryBudget: { attempts: 1 }, timeoutMs: 500 });
     let tunnelToken: string;
     let accessToken: string;
     let bearer: string;
@@ -52,7 +52,7 @@ describe("secrets", () => {
       // Each line drives one error path; the map ends up holding one error per code.
       await record(track(new TunnelsClient({ env: { ANTHROPIC_AUTH_TOKEN: bearer, ANTHROPIC_FEDERATION_RULE_ID: "fdrl_x", ANTHROPIC_API_KEY: apiKey } })).tunnels.retrieve(tunnel.id));
       await record(track(new TunnelsClient({ baseUrl: harness.emulator.baseUrl, env: { ...env, ANTHROPIC_WORKSPACE_ID: "wrkspc_sandbox" } })).tunnels.retrieve(tunnel.id));
-      await record(track(new TunnelsClient({ baseUrl: harness.emulator.baseUrl, env: { ANTHROPIC_AUTH_TOKEN: `${accessToken}x` }, maxRetries: 0 })).tunnels.list().toArray());
+      await record(track(new TunnelsClient({ baseUrl: harness.emulator.baseUrl, env: { ANTHROPIC_AUTH_TOKEN: `${accessToken}x` }, retryBudget: { attempts: 1 } })).tunnels.list().toArray());
       await record(track(new AdminClient({ baseUrl: harness.emulator.baseUrl, env: { ANTHROPIC_ADMIN_AUTH_TOKEN: bearer } })).serviceAccounts.retrieve(EMULATOR_FIXTURE.tunnelsServiceAccountId));
       await record(client.tunnels.retrieve("tnl_111111111111111111111111"));
       await record(client.tunnels.create({ displayName: "" }));
@@ -72,7 +72,7 @@ describe("secrets", () => {
       }
       await harness.control.faults([{ path_prefix: "/v1/tunnels", latency_ms: 1500, rate: 1, count: 1 }]);
       await record(client.tunnels.list().toArray());
-      await record(track(new TunnelsClient({ baseUrl: "http://127.0.0.1:1", env: { ANTHROPIC_AUTH_TOKEN: bearer }, maxRetries: 0 })).tunnels.list().toArray());
+      await record(track(new TunnelsClient({ baseUrl: "http://127.0.0.1:1", env: { ANTHROPIC_AUTH_TOKEN: bearer }, retryBudget: { attempts: 1 } })).tunnels.list().toArray());
     } finally {
       await harness.control.clearFaults();
       await Promise.all([client, ...opened].map((c) => c.close()));

@@ -18,7 +18,7 @@ function listen<T extends http.Server | https.Server>(server: T): Promise<number
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port)));
 }
 
-const clientFor = (baseUrl: string) => new TunnelsClient({ baseUrl, maxRetries: 0, timeoutMs: 5_000, env: { ANTHROPIC_AUTH_TOKEN: BEARER } });
+const clientFor = (baseUrl: string) => new TunnelsClient({ baseUrl, retryBudget: { attempts: 1 }, timeoutMs: 5_000, env: { ANTHROPIC_AUTH_TOKEN: BEARER } });
 
 describe("transport safety", () => {
   it.each(["http://api.example.internal", "http://10.1.2.3:8080", "http://[fd00::1]:80", "ftp://127.0.0.1"])("refuses %s before sending anything", async (baseUrl) => {
