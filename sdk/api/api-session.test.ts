@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import Anthropic from "@anthropic-ai/sdk";
 import { afterEach, describe, expect, it } from "vitest";
 import { RETRY_BUDGET } from "./retry-budget";
 import { FakeRetryClock } from "./testing";
@@ -82,5 +83,16 @@ describe("a call safe to repeat", () => {
     await expect(clientOf(api.url, clock).tunnels.retrieve(TUNNEL_ID)).rejects.toMatchObject({ status });
     expect(api.seen).toHaveLength(1);
     expect(clock.waits).toEqual([]);
+  });
+});
+
+describe("anthropic-version", () => {
+  it("is what a plain client of the official SDK sends by default", async () => {
+    const api = await fakeApi((_, __, response) => json(response, 200, EMPTY_PAGE));
+    await clientOf(api.url, new FakeRetryClock()).tunnels.list().toArray();
+    await new Anthropic({ baseURL: api.url, apiKey: "key-for-a-fake-api", maxRetries: 0 }).beta.tunnels.list();
+    const [ours, official] = api.seen.map((request) => request.headers["anthropic-version"]);
+    expect(official).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    expect(ours).toBe(official);
   });
 });

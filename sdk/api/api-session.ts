@@ -5,7 +5,6 @@ import { format } from "node:util";
 import Anthropic, { APIConnectionError, APIError, APIUserAbortError } from "@anthropic-ai/sdk";
 import { resolveCredentialsFromConfig, type AccessTokenProvider, type AnthropicConfig } from "@anthropic-ai/sdk/lib/credentials";
 import type { z } from "zod";
-import { ANTHROPIC_VERSION } from "./contract";
 import {
   readSetting,
   resolveBaseUrl,
@@ -267,8 +266,6 @@ export class ApiSession {
       // and have no total cap.
       maxRetries: 0,
       fetch: this.#transport.fetch,
-      // The contract's version; the SDK would otherwise send its own newer default.
-      defaultHeaders: { "anthropic-version": ANTHROPIC_VERSION },
       logger: redactingLogger(this.#redactor),
     } as const;
 
