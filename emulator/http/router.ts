@@ -22,6 +22,12 @@ export interface RouteRequest {
   principal: Principal | undefined;
 }
 
+/** The caller of a `tunnels` or `admin` route, which the pipeline authenticated before the handler ran. */
+export function principalOf(request: RouteRequest): Principal {
+  if (!request.principal) throw new Error(`route ${request.path} ran without a principal`);
+  return request.principal;
+}
+
 export interface RouteResult {
   body: unknown;
   headers?: Record<string, string>;

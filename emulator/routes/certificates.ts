@@ -3,12 +3,12 @@ import { CONFLICT_MESSAGE_PREFIX, ID_PREFIX, MAX_ACTIVE_CERTIFICATES_PER_TUNNEL,
 import { loadPki } from "../data-path/pki-loader";
 import { conflict, invalidRequest, notFound } from "../http/errors";
 import { paginate, parseListQuery } from "../http/pagination";
-import type { Route } from "../http/router";
+import { principalOf, type Route } from "../http/router";
 import { parseWith, requireNoFields } from "../http/validation";
 import { recordAudit } from "../state/audit";
 import * as ids from "../state/ids";
 import type { CertificateRecord, State, TunnelRecord } from "../state/store";
-import { findTunnel, principalOf, refuseArchivedTunnel } from "./tunnels";
+import { findTunnel, refuseArchivedTunnel } from "./tunnels";
 
 export function presentCertificate(certificate: CertificateRecord) {
   return {

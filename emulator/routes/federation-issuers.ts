@@ -1,14 +1,10 @@
 import { z } from "zod";
-import { ADMIN_LIST_LIMIT, DEFAULT_ISSUER_MAX_JWT_LIFETIME_SECONDS, ID_PREFIX } from "../../sdk/api/contract";
+import { DEFAULT_ISSUER_MAX_JWT_LIFETIME_SECONDS, ID_PREFIX } from "../../sdk/api/contract";
 import { ADMIN_NAME_MAX_CHARS, FIELD_LIMITS, MAX_JWT_LIFETIME_SECONDS_RANGE } from "../decided/constants";
-import { conflict, forbidden, notFound } from "../http/errors";
-import { paginate, parseListQuery } from "../http/pagination";
+import { conflict, forbidden } from "../http/errors";
 import type { Route } from "../http/router";
-import { parseWith, requireNoFields } from "../http/validation";
-import { recordAudit } from "../state/audit";
-import * as ids from "../state/ids";
 import type { IssuerRecord, JwksConfig, State } from "../state/store";
-import { principalOf } from "./tunnels";
+import { adminObjectRoutes, type AdminObjectKind } from "./admin-object-routes";
 
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 const PRIVATE_JWK_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "k", "oth"];
@@ -78,12 +74,6 @@ export function presentIssuer(issuer: IssuerRecord) {
   };
 }
 
-function findIssuer(state: State, id: string): IssuerRecord {
-  const issuer = state.issuers.find((candidate) => candidate.id === id);
-  if (!issuer) throw notFound("federation issuer not found");
-  return issuer;
-}
-
 function refuseConsoleManaged(issuer: IssuerRecord): void {
   if (issuer.console_managed) throw forbidden("this federation issuer is managed in the console and is read-only through the API");
 }
@@ -94,101 +84,45 @@ function refuseDuplicateUrl(state: State, url: string, except?: string): void {
   }
 }
 
-export function federationIssuerRoutes(): Route[] {
-  const base = "/v1/organizations/federation_issuers";
-  return [
-    {
-      method: "GET",
-      pattern: base,
-      access: "admin",
-      handle(request, { store }) {
-        const query = parseListQuery(request.query, "federation_issuers", ADMIN_LIST_LIMIT, { archivable: true });
-        const visible = store.state.issuers.filter((issuer) => query.includeArchived || issuer.archived_at === null);
-        return { body: paginate("federation_issuers", visible, query, presentIssuer) };
-      },
+export const federationIssuers: AdminObjectKind<IssuerRecord, typeof createBody, typeof updateBody> = {
+  path: "/v1/organizations/federation_issuers",
+  idParam: "issuer_id",
+  idPrefix: ID_PREFIX.federationIssuer,
+  list: "federation_issuers",
+  noun: "federation issuer",
+  audit: "federation_issuer",
+  auditIdKey: "issuer_id",
+  records: (state) => state.issuers,
+  present: (_state, issuer) => presentIssuer(issuer),
+  refuseReadOnly: refuseConsoleManaged,
+  create: {
+    body: createBody,
+    fields(state, body) {
+      refuseDuplicateUrl(state, body.issuer_url);
+      return {
+        name: body.name,
+        issuer_url: body.issuer_url,
+        jwks: (body.jwks ?? { type: "discovery" }) as JwksConfig,
+        max_jwt_lifetime_seconds: body.max_jwt_lifetime_seconds ?? DEFAULT_ISSUER_MAX_JWT_LIFETIME_SECONDS,
+        check_jti: body.check_jti ?? true,
+        jwks_polling_disabled_at: null,
+        console_managed: false,
+      };
     },
-    {
-      method: "POST",
-      pattern: base,
-      access: "admin",
-      handle(request, { store, clock }) {
-        const body = parseWith(createBody, request.body ?? {});
-        const actor = principalOf(request).serviceAccountId;
-        const issuer = store.mutate((state) => {
-          refuseDuplicateUrl(state, body.issuer_url);
-          const at = clock.now().toISOString();
-          const record: IssuerRecord = {
-            id: ids.objectId(ID_PREFIX.federationIssuer),
-            name: body.name,
-            issuer_url: body.issuer_url,
-            jwks: (body.jwks ?? { type: "discovery" }) as JwksConfig,
-            max_jwt_lifetime_seconds: body.max_jwt_lifetime_seconds ?? DEFAULT_ISSUER_MAX_JWT_LIFETIME_SECONDS,
-            check_jti: body.check_jti ?? true,
-            jwks_polling_disabled_at: null,
-            console_managed: false,
-            created_at: at,
-            updated_at: at,
-            archived_at: null,
-            seq: store.nextSeq(),
-          };
-          state.issuers.push(record);
-          recordAudit(state, clock, { action: "federation_issuer.create", actor, detail: { issuer_id: record.id, issuer_url: record.issuer_url } });
-          return record;
-        });
-        return { body: presentIssuer(issuer) };
-      },
+    auditDetail: (issuer) => ({ issuer_url: issuer.issuer_url }),
+  },
+  update: {
+    body: updateBody,
+    apply(state, record, body, { at }) {
+      if (body.issuer_url != null) refuseDuplicateUrl(state, body.issuer_url, record.id);
+      if (body.name != null) record.name = body.name;
+      if (body.issuer_url != null) record.issuer_url = body.issuer_url;
+      if (body.jwks != null) record.jwks = body.jwks as JwksConfig;
+      if (body.max_jwt_lifetime_seconds != null) record.max_jwt_lifetime_seconds = body.max_jwt_lifetime_seconds;
+      if (body.check_jti != null) record.check_jti = body.check_jti;
+      if (body.jwks_polling_disabled != null) record.jwks_polling_disabled_at = body.jwks_polling_disabled ? (record.jwks_polling_disabled_at ?? at) : null;
     },
-    {
-      method: "GET",
-      pattern: `${base}/:issuer_id`,
-      access: "admin",
-      handle(request, { store }) {
-        return { body: presentIssuer(findIssuer(store.state, request.params["issuer_id"]!)) };
-      },
-    },
-    {
-      method: "POST",
-      pattern: `${base}/:issuer_id`,
-      access: "admin",
-      handle(request, { store, clock }) {
-        const body = parseWith(updateBody, request.body ?? {});
-        const actor = principalOf(request).serviceAccountId;
-        const issuer = store.mutate((state) => {
-          const record = findIssuer(state, request.params["issuer_id"]!);
-          refuseConsoleManaged(record);
-          if (record.archived_at !== null) throw conflict("an archived federation issuer cannot be changed");
-          if (body.issuer_url != null) refuseDuplicateUrl(state, body.issuer_url, record.id);
-          const at = clock.now().toISOString();
-          if (body.name != null) record.name = body.name;
-          if (body.issuer_url != null) record.issuer_url = body.issuer_url;
-          if (body.jwks != null) record.jwks = body.jwks as JwksConfig;
-          if (body.max_jwt_lifetime_seconds != null) record.max_jwt_lifetime_seconds = body.max_jwt_lifetime_seconds;
-          if (body.check_jti != null) record.check_jti = body.check_jti;
-          if (body.jwks_polling_disabled != null) record.jwks_polling_disabled_at = body.jwks_polling_disabled ? (record.jwks_polling_disabled_at ?? at) : null;
-          record.updated_at = at;
-          recordAudit(state, clock, { action: "federation_issuer.update", actor, detail: { issuer_id: record.id, fields: Object.keys(body) } });
-          return record;
-        });
-        return { body: presentIssuer(issuer) };
-      },
-    },
-    {
-      method: "POST",
-      pattern: `${base}/:issuer_id/archive`,
-      access: "admin",
-      handle(request, { store, clock }) {
-        requireNoFields(request.body);
-        const actor = principalOf(request).serviceAccountId;
-        const issuer = store.mutate((state) => {
-          const record = findIssuer(state, request.params["issuer_id"]!);
-          if (record.archived_at !== null) return record;
-          refuseConsoleManaged(record);
-          record.archived_at = clock.now().toISOString();
-          recordAudit(state, clock, { action: "federation_issuer.archive", actor, detail: { issuer_id: record.id } });
-          return record;
-        });
-        return { body: presentIssuer(issuer) };
-      },
-    },
-  ];
-}
+  },
+};
+
+export const federationIssuerRoutes = (): Route[] => adminObjectRoutes(federationIssuers);

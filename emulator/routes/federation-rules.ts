@@ -1,15 +1,14 @@
 import { z } from "zod";
 import { ADMIN_LIST_LIMIT, DEFAULT_RULE_TOKEN_LIFETIME_SECONDS, ID_PREFIX, SCOPE_MANAGE_TUNNELS, SCOPE_ORG_ADMIN, WORKSPACE_ID_PATTERN } from "../../sdk/api/contract";
 import { ADMIN_DESCRIPTION_MAX_CHARS, ADMIN_NAME_MAX_CHARS, FIELD_LIMITS, TOKEN_LIFETIME_SECONDS_RANGE } from "../decided/constants";
-import { conflict, forbidden, invalidRequest, notFound } from "../http/errors";
+import { conflict, forbidden, invalidRequest } from "../http/errors";
 import { normalizeWorkspaceId } from "../http/headers";
 import { paginate, parseListQuery } from "../http/pagination";
-import type { Route } from "../http/router";
-import { parseWith, requireNoFields } from "../http/validation";
+import { principalOf, type Route } from "../http/router";
+import { parseWith } from "../http/validation";
 import { recordAudit } from "../state/audit";
-import * as ids from "../state/ids";
 import type { RuleMatch, RuleRecord, RuleWorkspaceRecord, State } from "../state/store";
-import { principalOf } from "./tunnels";
+import { adminObjectRoutes, findAdminObject, refuseArchivedAdminObject, type AdminObjectKind } from "./admin-object-routes";
 
 /** Rules granting these scopes are created in the console; the API can only read them. */
 export const CONSOLE_ONLY_SCOPES: readonly string[] = [SCOPE_MANAGE_TUNNELS, SCOPE_ORG_ADMIN];
@@ -109,12 +108,6 @@ function presentRuleWorkspace(state: State, rule: RuleRecord, entry: RuleWorkspa
   };
 }
 
-function findRule(state: State, id: string): RuleRecord {
-  const rule = state.rules.find((candidate) => candidate.id === id);
-  if (!rule) throw notFound("federation rule not found");
-  return rule;
-}
-
 function requireActiveIssuer(state: State, id: string): void {
   if (!state.issuers.some((issuer) => issuer.id === id && issuer.archived_at === null)) throw invalidRequest("issuer_id: does not name an active federation issuer");
 }
@@ -135,127 +128,82 @@ function normalizeMatch(match: z.output<typeof matchSchema>): RuleMatch {
   return { subject_prefix: match.subject_prefix ?? null, audience: match.audience ?? null, claims: match.claims ?? null };
 }
 
+export const federationRules: AdminObjectKind<RuleRecord, typeof createBody, typeof updateBody> = {
+  path: "/v1/organizations/federation_rules",
+  idParam: "rule_id",
+  idPrefix: ID_PREFIX.federationRule,
+  list: "federation_rules",
+  noun: "federation rule",
+  audit: "federation_rule",
+  auditIdKey: "federation_rule_id",
+  records: (state) => state.rules,
+  present: presentRule,
+  refuseReadOnly: (rule) => refuseConsoleOnly(rule.oauth_scope),
+  listFilter(query) {
+    const issuerIds = query.getAll("issuer_id");
+    if (issuerIds.length > 1) throw invalidRequest("query parameter issuer_id given more than once");
+    const issuerId = issuerIds[0];
+    return (rule) => issuerId === undefined || rule.issuer_id === issuerId;
+  },
+  create: {
+    body: createBody,
+    refuseBody: (body) => refuseConsoleOnly(body.oauth_scope),
+    fields(state, body, { at, nextSeq }) {
+      requireActiveIssuer(state, body.issuer_id);
+      requireActiveServiceAccount(state, body.target.service_account_id);
+      const requested = [...(body.workspace_ids ?? []), ...(body.workspace_id ? [body.workspace_id] : [])];
+      const workspaceIds = [...new Set(requested.map((id) => requireWorkspace(state, id, "workspace_ids")))];
+      const appliesToAll = body.applies_to_all_workspaces ?? false;
+      if (appliesToAll && workspaceIds.length > 0) throw invalidRequest("workspace_ids: must be empty when applies_to_all_workspaces is true");
+      return {
+        name: body.name,
+        description: body.description ?? null,
+        issuer_id: body.issuer_id,
+        match: normalizeMatch(body.match),
+        target: { type: "service_account", service_account_id: body.target.service_account_id },
+        oauth_scope: body.oauth_scope,
+        token_lifetime_seconds: body.token_lifetime_seconds ?? DEFAULT_RULE_TOKEN_LIFETIME_SECONDS,
+        applies_to_all_workspaces: appliesToAll,
+        workspaces: workspaceIds.map((workspace_id) => ({ workspace_id, created_at: at, seq: nextSeq() })),
+        attributes: body.attributes ?? null,
+      };
+    },
+    auditDetail: (rule) => ({ oauth_scope: rule.oauth_scope }),
+  },
+  update: {
+    body: updateBody,
+    refuseBody(body) {
+      if (body.oauth_scope != null) refuseConsoleOnly(body.oauth_scope);
+    },
+    apply(state, record, body, { at, nextSeq }) {
+      if (body.target != null) requireActiveServiceAccount(state, body.target.service_account_id);
+      const appliesToAll = body.applies_to_all_workspaces ?? record.applies_to_all_workspaces;
+      let workspaces = record.workspaces;
+      if (body.workspace_id != null) {
+        const id = requireWorkspace(state, body.workspace_id, "workspace_id");
+        workspaces = [{ workspace_id: id, created_at: at, seq: nextSeq() }];
+      }
+      if (appliesToAll) workspaces = [];
+      if (body.name != null) record.name = body.name;
+      if (body.description !== undefined) record.description = body.description;
+      if (body.match != null) record.match = normalizeMatch(body.match);
+      if (body.target != null) record.target = { type: "service_account", service_account_id: body.target.service_account_id };
+      if (body.oauth_scope != null) record.oauth_scope = body.oauth_scope;
+      if (body.token_lifetime_seconds != null) record.token_lifetime_seconds = body.token_lifetime_seconds;
+      if (body.attributes !== undefined) record.attributes = body.attributes;
+      record.applies_to_all_workspaces = appliesToAll;
+      record.workspaces = workspaces;
+    },
+  },
+};
+
+const findRule = (state: State, id: string): RuleRecord => findAdminObject(federationRules, state, id);
+
+/** The admin endpoints, then the rule's workspaces. */
 export function federationRuleRoutes(): Route[] {
-  const base = "/v1/organizations/federation_rules";
+  const base = federationRules.path;
   return [
-    {
-      method: "GET",
-      pattern: base,
-      access: "admin",
-      handle(request, { store }) {
-        const query = parseListQuery(request.query, "federation_rules", ADMIN_LIST_LIMIT, { archivable: true });
-        const issuerIds = request.query.getAll("issuer_id");
-        if (issuerIds.length > 1) throw invalidRequest("query parameter issuer_id given more than once");
-        const state = store.state;
-        const visible = state.rules.filter(
-          (rule) => (query.includeArchived || rule.archived_at === null) && (issuerIds[0] === undefined || rule.issuer_id === issuerIds[0]),
-        );
-        return { body: paginate("federation_rules", visible, query, (rule) => presentRule(state, rule)) };
-      },
-    },
-    {
-      method: "POST",
-      pattern: base,
-      access: "admin",
-      handle(request, { store, clock }) {
-        const body = parseWith(createBody, request.body ?? {});
-        refuseConsoleOnly(body.oauth_scope);
-        const actor = principalOf(request).serviceAccountId;
-        const rule = store.mutate((state) => {
-          requireActiveIssuer(state, body.issuer_id);
-          requireActiveServiceAccount(state, body.target.service_account_id);
-          const requested = [...(body.workspace_ids ?? []), ...(body.workspace_id ? [body.workspace_id] : [])];
-          const workspaceIds = [...new Set(requested.map((id) => requireWorkspace(state, id, "workspace_ids")))];
-          const appliesToAll = body.applies_to_all_workspaces ?? false;
-          if (appliesToAll && workspaceIds.length > 0) throw invalidRequest("workspace_ids: must be empty when applies_to_all_workspaces is true");
-          const at = clock.now().toISOString();
-          const record: RuleRecord = {
-            id: ids.objectId(ID_PREFIX.federationRule),
-            name: body.name,
-            description: body.description ?? null,
-            issuer_id: body.issuer_id,
-            match: normalizeMatch(body.match),
-            target: { type: "service_account", service_account_id: body.target.service_account_id },
-            oauth_scope: body.oauth_scope,
-            token_lifetime_seconds: body.token_lifetime_seconds ?? DEFAULT_RULE_TOKEN_LIFETIME_SECONDS,
-            applies_to_all_workspaces: appliesToAll,
-            workspaces: workspaceIds.map((workspace_id) => ({ workspace_id, created_at: at, seq: store.nextSeq() })),
-            attributes: body.attributes ?? null,
-            created_at: at,
-            updated_at: at,
-            archived_at: null,
-            seq: store.nextSeq(),
-          };
-          state.rules.push(record);
-          recordAudit(state, clock, { action: "federation_rule.create", actor, detail: { federation_rule_id: record.id, oauth_scope: record.oauth_scope } });
-          return record;
-        });
-        return { body: presentRule(store.state, rule) };
-      },
-    },
-    {
-      method: "GET",
-      pattern: `${base}/:rule_id`,
-      access: "admin",
-      handle(request, { store }) {
-        return { body: presentRule(store.state, findRule(store.state, request.params["rule_id"]!)) };
-      },
-    },
-    {
-      method: "POST",
-      pattern: `${base}/:rule_id`,
-      access: "admin",
-      handle(request, { store, clock }) {
-        const body = parseWith(updateBody, request.body ?? {});
-        const actor = principalOf(request).serviceAccountId;
-        const rule = store.mutate((state) => {
-          const record = findRule(state, request.params["rule_id"]!);
-          refuseConsoleOnly(record.oauth_scope);
-          if (body.oauth_scope != null) refuseConsoleOnly(body.oauth_scope);
-          if (record.archived_at !== null) throw conflict("an archived federation rule cannot be changed");
-          if (body.target != null) requireActiveServiceAccount(state, body.target.service_account_id);
-          const at = clock.now().toISOString();
-          const appliesToAll = body.applies_to_all_workspaces ?? record.applies_to_all_workspaces;
-          let workspaces = record.workspaces;
-          if (body.workspace_id != null) {
-            const id = requireWorkspace(state, body.workspace_id, "workspace_id");
-            workspaces = [{ workspace_id: id, created_at: at, seq: store.nextSeq() }];
-          }
-          if (appliesToAll) workspaces = [];
-          if (body.name != null) record.name = body.name;
-          if (body.description !== undefined) record.description = body.description;
-          if (body.match != null) record.match = normalizeMatch(body.match);
-          if (body.target != null) record.target = { type: "service_account", service_account_id: body.target.service_account_id };
-          if (body.oauth_scope != null) record.oauth_scope = body.oauth_scope;
-          if (body.token_lifetime_seconds != null) record.token_lifetime_seconds = body.token_lifetime_seconds;
-          if (body.attributes !== undefined) record.attributes = body.attributes;
-          record.applies_to_all_workspaces = appliesToAll;
-          record.workspaces = workspaces;
-          record.updated_at = at;
-          recordAudit(state, clock, { action: "federation_rule.update", actor, detail: { federation_rule_id: record.id, fields: Object.keys(body) } });
-          return record;
-        });
-        return { body: presentRule(store.state, rule) };
-      },
-    },
-    {
-      method: "POST",
-      pattern: `${base}/:rule_id/archive`,
-      access: "admin",
-      handle(request, { store, clock }) {
-        requireNoFields(request.body);
-        const actor = principalOf(request).serviceAccountId;
-        const rule = store.mutate((state) => {
-          const record = findRule(state, request.params["rule_id"]!);
-          refuseConsoleOnly(record.oauth_scope);
-          if (record.archived_at !== null) return record;
-          record.archived_at = clock.now().toISOString();
-          recordAudit(state, clock, { action: "federation_rule.archive", actor, detail: { federation_rule_id: record.id } });
-          return record;
-        });
-        return { body: presentRule(store.state, rule) };
-      },
-    },
+    ...adminObjectRoutes(federationRules),
     {
       method: "GET",
       pattern: `${base}/:rule_id/workspaces`,
@@ -277,7 +225,7 @@ export function federationRuleRoutes(): Route[] {
         const { rule, entry } = store.mutate((state) => {
           const record = findRule(state, request.params["rule_id"]!);
           refuseConsoleOnly(record.oauth_scope);
-          if (record.archived_at !== null) throw conflict("an archived federation rule cannot be changed");
+          refuseArchivedAdminObject(federationRules, record);
           if (record.applies_to_all_workspaces) throw conflict("the rule applies to all workspaces; set applies_to_all_workspaces to false first");
           const id = requireWorkspace(state, body.workspace_id, "workspace_id");
           const existing = record.workspaces.find((candidate) => candidate.workspace_id === id);
@@ -301,7 +249,7 @@ export function federationRuleRoutes(): Route[] {
         const rule = store.mutate((state) => {
           const record = findRule(state, request.params["rule_id"]!);
           refuseConsoleOnly(record.oauth_scope);
-          if (record.archived_at !== null) throw conflict("an archived federation rule cannot be changed");
+          refuseArchivedAdminObject(federationRules, record);
           const before = record.workspaces.length;
           record.workspaces = record.workspaces.filter((entry) => entry.workspace_id !== workspace);
           if (record.workspaces.length !== before) {

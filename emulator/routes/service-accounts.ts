@@ -4,14 +4,13 @@ import { ADMIN_DESCRIPTION_MAX_CHARS, ADMIN_NAME_MAX_CHARS, WORKSPACE_ROLES, typ
 import { conflict, invalidRequest, notFound } from "../http/errors";
 import { normalizeWorkspaceId } from "../http/headers";
 import { paginate, parseListQuery } from "../http/pagination";
-import type { Route } from "../http/router";
-import { parseWith, requireNoFields } from "../http/validation";
+import { principalOf, type Route } from "../http/router";
+import { parseWith } from "../http/validation";
 import { recordAudit } from "../state/audit";
 import type { Clock } from "../state/clock";
-import * as ids from "../state/ids";
 import { findMembership, membershipsOfAccount, membershipsOfWorkspace, presentMembership, type Membership } from "../state/memberships";
 import type { ServiceAccountRecord, State } from "../state/store";
-import { principalOf } from "./tunnels";
+import { adminObjectRoutes, findAdminObject, type AdminObjectKind } from "./admin-object-routes";
 
 const organizationRole = z.enum(["admin", "developer"]);
 const workspaceRole = z.enum(WORKSPACE_ROLES);
@@ -46,11 +45,35 @@ export function presentServiceAccount(account: ServiceAccountRecord) {
   };
 }
 
-function findAccount(state: State, id: string): ServiceAccountRecord {
-  const account = state.serviceAccounts.find((candidate) => candidate.id === id);
-  if (!account) throw notFound("service account not found");
-  return account;
-}
+export const serviceAccounts: AdminObjectKind<ServiceAccountRecord, typeof createBody, typeof updateBody> = {
+  path: "/v1/organizations/service_accounts",
+  idParam: "service_account_id",
+  idPrefix: ID_PREFIX.serviceAccount,
+  list: "service_accounts",
+  noun: "service account",
+  audit: "service_account",
+  auditIdKey: "service_account_id",
+  records: (state) => state.serviceAccounts,
+  present: (_state, account) => presentServiceAccount(account),
+  create: {
+    body: createBody,
+    fields: (_state, body) => ({
+      name: body.name,
+      description: body.description ?? null,
+      organization_role: body.organization_role ?? "developer",
+    }),
+  },
+  update: {
+    body: updateBody,
+    apply(_state, record, body) {
+      if (body.name != null) record.name = body.name;
+      if (body.description !== undefined) record.description = body.description;
+      if (body.organization_role != null) record.organization_role = body.organization_role;
+    },
+  },
+};
+
+export const findServiceAccount = (state: State, id: string): ServiceAccountRecord => findAdminObject(serviceAccounts, state, id);
 
 function findWorkspaceId(state: State, id: string, missing: (message: string) => Error): string {
   const normalized = normalizeWorkspaceId(id);
@@ -83,97 +106,18 @@ function removeMembership(state: State, clock: Clock, actor: string, accountId: 
   return { type: "service_account_workspace_member_deleted" as const, service_account_id: accountId, workspace_id: workspaceId };
 }
 
+/** The admin endpoints, then a service account's workspaces and a workspace's service accounts. */
 export function serviceAccountRoutes(): Route[] {
-  const base = "/v1/organizations/service_accounts";
+  const base = serviceAccounts.path;
   const byWorkspace = "/v1/organizations/workspaces/:workspace_id/service_accounts";
   return [
-    {
-      method: "GET",
-      pattern: base,
-      access: "admin",
-      handle(request, { store }) {
-        const query = parseListQuery(request.query, "service_accounts", ADMIN_LIST_LIMIT, { archivable: true });
-        const visible = store.state.serviceAccounts.filter((account) => query.includeArchived || account.archived_at === null);
-        return { body: paginate("service_accounts", visible, query, presentServiceAccount) };
-      },
-    },
-    {
-      method: "POST",
-      pattern: base,
-      access: "admin",
-      handle(request, { store, clock }) {
-        const body = parseWith(createBody, request.body ?? {});
-        const actor = principalOf(request).serviceAccountId;
-        const account = store.mutate((state) => {
-          const at = clock.now().toISOString();
-          const record: ServiceAccountRecord = {
-            id: ids.objectId(ID_PREFIX.serviceAccount),
-            name: body.name,
-            description: body.description ?? null,
-            organization_role: body.organization_role ?? "developer",
-            created_at: at,
-            updated_at: at,
-            archived_at: null,
-            seq: store.nextSeq(),
-          };
-          state.serviceAccounts.push(record);
-          recordAudit(state, clock, { action: "service_account.create", actor, detail: { service_account_id: record.id } });
-          return record;
-        });
-        return { body: presentServiceAccount(account) };
-      },
-    },
-    {
-      method: "GET",
-      pattern: `${base}/:service_account_id`,
-      access: "admin",
-      handle(request, { store }) {
-        return { body: presentServiceAccount(findAccount(store.state, request.params["service_account_id"]!)) };
-      },
-    },
-    {
-      method: "POST",
-      pattern: `${base}/:service_account_id`,
-      access: "admin",
-      handle(request, { store, clock }) {
-        const body = parseWith(updateBody, request.body ?? {});
-        const actor = principalOf(request).serviceAccountId;
-        const account = store.mutate((state) => {
-          const record = findAccount(state, request.params["service_account_id"]!);
-          if (record.archived_at !== null) throw conflict("an archived service account cannot be changed");
-          if (body.name != null) record.name = body.name;
-          if (body.description !== undefined) record.description = body.description;
-          if (body.organization_role != null) record.organization_role = body.organization_role;
-          record.updated_at = clock.now().toISOString();
-          recordAudit(state, clock, { action: "service_account.update", actor, detail: { service_account_id: record.id, fields: Object.keys(body) } });
-          return record;
-        });
-        return { body: presentServiceAccount(account) };
-      },
-    },
-    {
-      method: "POST",
-      pattern: `${base}/:service_account_id/archive`,
-      access: "admin",
-      handle(request, { store, clock }) {
-        requireNoFields(request.body);
-        const actor = principalOf(request).serviceAccountId;
-        const account = store.mutate((state) => {
-          const record = findAccount(state, request.params["service_account_id"]!);
-          if (record.archived_at !== null) return record;
-          record.archived_at = clock.now().toISOString();
-          recordAudit(state, clock, { action: "service_account.archive", actor, detail: { service_account_id: record.id } });
-          return record;
-        });
-        return { body: presentServiceAccount(account) };
-      },
-    },
+    ...adminObjectRoutes(serviceAccounts),
     {
       method: "GET",
       pattern: `${base}/:service_account_id/workspaces`,
       access: "admin",
       handle(request, { store }) {
-        const account = findAccount(store.state, request.params["service_account_id"]!);
+        const account = findServiceAccount(store.state, request.params["service_account_id"]!);
         const query = parseListQuery(request.query, "service_account_workspaces", ADMIN_LIST_LIMIT, { archivable: false });
         return { body: paginate("service_account_workspaces", membershipsOfAccount(store.state, account), query, presentMembership) };
       },
@@ -186,7 +130,7 @@ export function serviceAccountRoutes(): Route[] {
         const body = parseWith(addWorkspaceBody, request.body ?? {});
         const actor = principalOf(request).serviceAccountId;
         const membership = store.mutate((state) => {
-          const account = findAccount(state, request.params["service_account_id"]!);
+          const account = findServiceAccount(state, request.params["service_account_id"]!);
           const workspaceId = findWorkspaceId(state, body.workspace_id, (message) => invalidRequest(`workspace_id: ${message}`));
           return upsertMembership(state, clock, () => store.nextSeq(), actor, account, workspaceId, body.workspace_role);
         });
@@ -200,7 +144,7 @@ export function serviceAccountRoutes(): Route[] {
       handle(request, { store, clock }) {
         const actor = principalOf(request).serviceAccountId;
         const result = store.mutate((state) => {
-          const account = findAccount(state, request.params["service_account_id"]!);
+          const account = findServiceAccount(state, request.params["service_account_id"]!);
           const workspaceId = findWorkspaceId(state, request.params["workspace_id"]!, notFound);
           return removeMembership(state, clock, actor, account.id, workspaceId);
         });
@@ -253,7 +197,7 @@ export function serviceAccountRoutes(): Route[] {
         const actor = principalOf(request).serviceAccountId;
         const membership = store.mutate((state) => {
           const workspaceId = findWorkspaceId(state, request.params["workspace_id"]!, notFound);
-          const account = findAccount(state, request.params["service_account_id"]!);
+          const account = findServiceAccount(state, request.params["service_account_id"]!);
           if (!findMembership(state, account.id, workspaceId)) throw notFound("the service account is not a member of this workspace");
           return upsertMembership(state, clock, () => store.nextSeq(), actor, account, workspaceId, body.workspace_role);
         });
@@ -268,7 +212,7 @@ export function serviceAccountRoutes(): Route[] {
         const actor = principalOf(request).serviceAccountId;
         const result = store.mutate((state) => {
           const workspaceId = findWorkspaceId(state, request.params["workspace_id"]!, notFound);
-          const account = findAccount(state, request.params["service_account_id"]!);
+          const account = findServiceAccount(state, request.params["service_account_id"]!);
           return removeMembership(state, clock, actor, account.id, workspaceId);
         });
         return { body: result };

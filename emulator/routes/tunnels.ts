@@ -8,10 +8,9 @@ import {
   MAX_ROTATE_REASON_CHARS,
   TUNNEL_LIST_LIMIT,
 } from "../../sdk/api/contract";
-import type { EmulatorContext } from "../http/emulator-context";
 import { conflict, notFound } from "../http/errors";
 import { paginate, parseListQuery } from "../http/pagination";
-import type { Route, RouteRequest } from "../http/router";
+import { principalOf, type Route } from "../http/router";
 import { parseWith, requireNoFields } from "../http/validation";
 import type { Principal } from "../identity/auth";
 import { recordAudit } from "../state/audit";
@@ -32,11 +31,6 @@ export function presentTunnel(tunnel: TunnelRecord) {
 const presentToken = (tunnel: TunnelRecord) => ({ type: "tunnel_token" as const, id: tunnel.token.id, tunnel_token: tunnel.token.value });
 
 export const hashTunnelToken = (value: string) => createHash("sha256").update(value, "utf8").digest("hex");
-
-export function principalOf(request: RouteRequest): Principal {
-  if (!request.principal) throw new Error(`route ${request.path} ran without a principal`);
-  return request.principal;
-}
 
 /** A tunnel of the caller's workspace; other workspaces' tunnels do not exist for it. */
 export function findTunnel(state: State, principal: Principal, tunnelId: string): TunnelRecord {

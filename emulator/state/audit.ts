@@ -2,6 +2,9 @@ import { AUDIT_LOG_CAPACITY } from "../decided/constants";
 import type { Clock } from "./clock";
 import type { AuditEntry, State } from "./store";
 
+/** Admin objects whose create, update and archive are audited as `<subject>.create` and so on. */
+export type AdminAuditSubject = "federation_issuer" | "federation_rule" | "service_account";
+
 export type AuditAction =
   | "tunnel.create"
   | "tunnel.archive"
@@ -11,17 +14,9 @@ export type AuditAction =
   | "certificate.archive"
   | "oauth.exchange"
   | "oauth.denied"
-  | "federation_issuer.create"
-  | "federation_issuer.update"
-  | "federation_issuer.archive"
-  | "federation_rule.create"
-  | "federation_rule.update"
-  | "federation_rule.archive"
+  | `${AdminAuditSubject}.${"create" | "update" | "archive"}`
   | "federation_rule.workspace_add"
   | "federation_rule.workspace_remove"
-  | "service_account.create"
-  | "service_account.update"
-  | "service_account.archive"
   | "membership.add"
   | "membership.update"
   | "membership.remove";
