@@ -15,6 +15,7 @@ import { certificateRoutes } from "./routes/certificates";
 import { controlPlaneRoutes } from "./routes/control-plane";
 import { federationIssuerRoutes } from "./routes/federation-issuers";
 import { federationRuleRoutes } from "./routes/federation-rules";
+import { membershipRoutes } from "./routes/memberships";
 import { serviceAccountRoutes } from "./routes/service-accounts";
 import { tunnelRoutes } from "./routes/tunnels";
 import { OffsetClock } from "./state/clock";
@@ -116,7 +117,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       store.replace(seedState(clock.now(), baseUrl, oidc));
     },
   };
-  const api = new Router([...tokenExchangeRoutes(), ...tunnelRoutes(), ...certificateRoutes(), ...federationIssuerRoutes(), ...federationRuleRoutes(), ...serviceAccountRoutes()]);
+  const api = new Router([...tokenExchangeRoutes(), ...tunnelRoutes(), ...certificateRoutes(), ...federationIssuerRoutes(), ...federationRuleRoutes(), ...serviceAccountRoutes(), ...membershipRoutes()]);
   const edge = new Edge(connections, store, clock);
   const handler = new RequestHandler(context, api, new Router(controlPlaneRoutes(edge)));
   server.on("request", handler.handle);
