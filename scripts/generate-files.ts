@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { COMPONENT_SCHEMAS, RESOURCE_SCHEMAS, SHARED_TYPE_NAMES } from "../sdk/schemas/index";
+import { RESOURCE_REGISTRY, SHARED_TYPE_NAMES } from "../sdk/schemas/index";
 import { DOCS_DIR, generateDocs, kebabCase, type Example } from "./docs-generator";
 import { generateSchemaJson, type GeneratorSources } from "./schema-generator";
 
@@ -22,17 +22,21 @@ export function repoRoot(from: string = __dirname): string {
 
 export function readSources(root: string): GeneratorSources {
   const manifest = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"));
-  const prose = (typeName: string): string => {
-    const file = path.join(root, "sdk", "resources", `${kebabCase(typeName)}.md`);
+  const prose = (kind: string, typeName: string): string => {
+    const file = path.join(root, "sdk", "resources", `${kind}.md`);
     if (!fs.existsSync(file)) throw new Error(`${typeName} has no prose: write ${path.relative(root, file)} (what it is, what create/read/update/delete do on the API)`);
     return fs.readFileSync(file, "utf8");
   };
   return {
     info: { version: manifest.version, description: manifest.description, license: manifest.license, npmPackage: manifest.name },
-    resources: [
-      ...RESOURCE_SCHEMAS.map((schema) => ({ schema, isComponent: false, prose: prose(schema.typeName) })),
-      ...COMPONENT_SCHEMAS.map((schema) => ({ schema, isComponent: true, prose: prose(schema.typeName) })),
-    ],
+    // Custom resources first, then components, each in registry order.
+    resources: [false, true].flatMap((component) =>
+      RESOURCE_REGISTRY.filter((entry) => entry.component === component).map((entry) => ({
+        schema: entry.schema,
+        isComponent: component,
+        prose: prose(entry.kind, entry.schema.typeName),
+      })),
+    ),
     typeNames: SHARED_TYPE_NAMES,
   };
 }

@@ -1,20 +1,14 @@
 import type * as pulumi from "@pulumi/pulumi";
 
-export type ResourceKind =
-  | "tunnel"
-  | "tunnel-certificate"
-  | "tunnel-token"
-  | "federation-rule-binding"
-  | "certificate-authority"
-  | "server-certificate"
-  | "deployment-directory";
+/** A custom resource kind (`sdk/schemas/registry.ts`), which names its provider module. */
+export type { ResourceKind } from "../../sdk/schemas/registry";
 
 /**
  * The object Pulumi serializes into every resource's state. It captures only a module name: each
  * method loads the installed provider at call time, so state stays small, no client or credential
  * is ever serialized, and delete/refresh of old state run the code installed now.
  */
-function forwardingProvider(kind: ResourceKind): pulumi.dynamic.ResourceProvider {
+function forwardingProvider(kind: string): pulumi.dynamic.ResourceProvider {
   const modulePath = `pulumi-mcp-tunnels/provider/${kind}`;
   return {
     configure: async (req) => require(modulePath).configure(req),
@@ -27,10 +21,10 @@ function forwardingProvider(kind: ResourceKind): pulumi.dynamic.ResourceProvider
   };
 }
 
-const providers = new Map<ResourceKind, pulumi.dynamic.ResourceProvider>();
+const providers = new Map<string, pulumi.dynamic.ResourceProvider>();
 
 /** One provider object per kind, so Pulumi serializes each kind once per program. */
-export function serializedProviderFor(kind: ResourceKind): pulumi.dynamic.ResourceProvider {
+export function serializedProviderFor(kind: string): pulumi.dynamic.ResourceProvider {
   let provider = providers.get(kind);
   if (!provider) {
     provider = forwardingProvider(kind);

@@ -1,4 +1,5 @@
 import { TYPE_MODULE } from "../schemas/field";
+import { RESOURCE_REGISTRY, type PlanSection } from "../schemas/registry";
 import { scheduledRotationDueAt } from "../schemas/tunnel-token";
 import { typeAndName, type PreviewJson, type PreviewStep } from "./preview-json";
 
@@ -145,14 +146,19 @@ function bindingLines(change: Change): string[] {
   return [`- Binding ${change.name} changes (${change.changedInputs.join(", ")}).`];
 }
 
-const SECTIONS: { title: string; kinds: string[]; lines: (change: Change) => string[] }[] = [
-  { title: "Tunnels", kinds: ["Tunnel"], lines: tunnelLines },
-  { title: "Tokens", kinds: ["TunnelToken"], lines: tokenLines },
-  { title: "CA registrations", kinds: ["TunnelCertificate"], lines: registrationLines },
-  { title: "Certificate authorities", kinds: ["CertificateAuthority"], lines: (c) => certificateLines(c, "CA") },
-  { title: "Server certificates", kinds: ["ServerCertificate"], lines: (c) => certificateLines(c, "server certificate") },
-  { title: "Federation bindings", kinds: ["FederationRuleBinding"], lines: bindingLines },
-];
+/** The summary's sections, in the order it prints them; which kinds each lists comes from the registry. */
+const SECTIONS: { [S in PlanSection]: { title: string; lines: (change: Change) => string[] } } = {
+  tunnels: { title: "Tunnels", lines: tunnelLines },
+  tokens: { title: "Tokens", lines: tokenLines },
+  registrations: { title: "CA registrations", lines: registrationLines },
+  authorities: { title: "Certificate authorities", lines: (c) => certificateLines(c, "CA") },
+  serverCertificates: { title: "Server certificates", lines: (c) => certificateLines(c, "server certificate") },
+  bindings: { title: "Federation bindings", lines: bindingLines },
+};
+
+function typeNamesIn(section: PlanSection): string[] {
+  return RESOURCE_REGISTRY.filter((entry) => entry.planSection === section).map((entry) => entry.schema.typeName);
+}
 
 /** A pull-request-ready Markdown summary of what a preview does to tunnels. */
 export function summarizePlan(preview: PreviewJson): string {
@@ -164,8 +170,9 @@ export function summarizePlan(preview: PreviewJson): string {
   }
   const archived = ours.filter((c) => c.kind === "Tunnel" && (DELETES.has(c.op) || c.op === "replace"));
   if (archived.length > 0) out.push(`> **Warning:** this plan archives ${archived.length} tunnel(s). Archiving is irreversible.`, "");
-  for (const section of SECTIONS) {
-    const lines = ours.filter((c) => section.kinds.includes(c.kind)).flatMap(section.lines);
+  for (const [name, section] of Object.entries(SECTIONS) as [PlanSection, (typeof SECTIONS)[PlanSection]][]) {
+    const kinds = typeNamesIn(name);
+    const lines = ours.filter((c) => kinds.includes(c.kind)).flatMap(section.lines);
     if (lines.length > 0) out.push(`### ${section.title}`, ...lines, "");
   }
   if (dependents.length > 0) out.push(`### Dependents updating`, `- ${dependents.join(", ")}`, "");

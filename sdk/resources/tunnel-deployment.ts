@@ -4,7 +4,7 @@ import type { DeploymentFacts, UpstreamPolicy } from "../deploy/deployment-facts
 import { renderHelmValues, renderKubernetesSecrets, secretsChecksum } from "../deploy/helm-values";
 import { mcpServerUrls, renderProxyConfig } from "../deploy/proxy-config";
 import type { ComposeProject } from "../deploy/compose-project";
-import type { KeyAlgorithm } from "../pki/key-algorithm";
+import type { SettableInputs } from "../schemas/field";
 import { SERVER_CERTIFICATE_DEFAULTS } from "../schemas/server-certificate";
 import {
   COMPONENT_TYPE,
@@ -25,35 +25,11 @@ import { TunnelToken } from "./tunnel-token";
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type StructuredValues = { [key: string]: any };
 
-interface CertificatePolicy {
-  keyAlgorithm?: KeyAlgorithm;
-  validityDays?: number;
-  renewBeforeDays?: number;
-  rotation?: string | number;
-}
-
-export interface TunnelDeploymentArgs {
-  mode?: "manual" | "programmatic";
-  displayName: string;
-  adoptTunnelId?: string;
-  /** Subdomain (or `<subdomain>.<tunnel domain>`) → `scheme://host:port`, or `{ upstream, mcpPath }`. */
-  routes: Record<string, string | { upstream: string; mcpPath?: string }>;
-  /** Replaces the proxy's RFC1918 default; omit to keep it. */
-  allowedIps?: string[];
-  disableIpValidation?: boolean;
-  upstreamTls?: { caCertificatePem?: string; includeSystemCas?: boolean };
-  logLevel?: "debug" | "info" | "warn" | "error";
-  images?: { proxy?: string; cloudflared?: string };
-  ca?: CertificatePolicy;
-  serverCertificate?: CertificatePolicy;
-  token?: { rotation?: string | number; rotateEveryDays?: number; reason?: string };
-  federationRuleId?: string;
-  workspaceId?: string;
-  workspaceRole?: "workspace_developer" | "workspace_restricted_developer" | "workspace_admin";
-  audience?: string;
-  tunnelTokenSecretName?: string;
-  serverCertSecretName?: string;
-}
+/**
+ * The component's settings, derived from its schema. Plain values, not Inputs: the component
+ * validates and renders them at program time, so bad settings fail at preview.
+ */
+export type TunnelDeploymentArgs = SettableInputs<typeof tunnelDeploymentSchema>;
 
 /**
  * Thrown at program time (so at preview) for settings that cannot make a working deployment. A

@@ -1,26 +1,18 @@
 import * as pulumi from "@pulumi/pulumi";
 import { RESOURCE_URN_INPUT } from "../../provider/kit/create-journal";
 import { typeToken } from "../schemas/field";
-import { tunnelSchema } from "../schemas/tunnel";
-import { TunnelsResource } from "./resource-options";
+import { entryOf } from "../schemas/registry";
+import { resourceClass, type ArgsOf } from "./tunnels-resource";
 
-export interface TunnelArgs {
-  /** Name shown in the console; a change replaces the tunnel (the API cannot rename). */
-  displayName: pulumi.Input<string>;
-  /** Take over an existing tunnel (`tnl_…`) instead of creating one. */
-  adoptTunnelId?: pulumi.Input<string>;
-}
+const entry = entryOf("tunnel");
+export type TunnelArgs = ArgsOf<typeof entry.schema>;
 
 /** An MCP tunnel. Destroying it archives the tunnel, which is irreversible. */
-export class Tunnel extends TunnelsResource {
-  declare readonly tunnelId: pulumi.Output<string>;
-  declare readonly domain: pulumi.Output<string>;
-  declare readonly displayName: pulumi.Output<string>;
-  declare readonly createdAt: pulumi.Output<string>;
-
+export class Tunnel extends resourceClass(entry) {
   constructor(name: string, args: TunnelArgs, opts?: pulumi.CustomResourceOptions) {
     // The provider keys its create journal by this resource's URN (see provider/tunnel.ts).
-    super("tunnel", tunnelSchema, name, { ...args, [RESOURCE_URN_INPUT]: urnOf(name, typeToken(tunnelSchema.typeName), opts?.parent) }, opts);
+    const withUrn = { ...args, [RESOURCE_URN_INPUT]: urnOf(name, typeToken(entry.schema.typeName), opts?.parent) };
+    super(name, withUrn, opts);
   }
 }
 

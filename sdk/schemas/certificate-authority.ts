@@ -25,7 +25,7 @@ const outputs = z.object({
 });
 
 export const certificateAuthoritySchema = {
-  typeName: "CertificateAuthority",
+  typeName: "CertificateAuthority" as const,
   inputs,
   outputs,
   rules: [renewalWindowRule("CA")],

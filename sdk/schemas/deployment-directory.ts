@@ -58,6 +58,6 @@ const outputs = z.object({
   }),
 });
 
-export const deploymentDirectorySchema = { typeName: "DeploymentDirectory", inputs, outputs } satisfies ResourceSchema;
+export const deploymentDirectorySchema = { typeName: "DeploymentDirectory" as const, inputs, outputs } satisfies ResourceSchema;
 export type DeploymentDirectoryInputs = z.output<typeof inputs>;
 export type DeploymentDirectoryOutputs = z.output<typeof outputs>;

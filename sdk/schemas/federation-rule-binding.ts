@@ -29,6 +29,6 @@ const outputs = z.object({
   membershipCreated: field(z.boolean(), { description: "Whether this resource added the service account to the workspace (and so removes it on delete)." }),
 });
 
-export const federationRuleBindingSchema = { typeName: "FederationRuleBinding", inputs, outputs } satisfies ResourceSchema;
+export const federationRuleBindingSchema = { typeName: "FederationRuleBinding" as const, inputs, outputs } satisfies ResourceSchema;
 export type FederationRuleBindingInputs = z.output<typeof inputs>;
 export type FederationRuleBindingOutputs = z.output<typeof outputs>;

@@ -23,6 +23,15 @@ export function field<T extends z.ZodType>(schema: T, meta: FieldMeta): T {
 
 export type FieldShape = Record<string, z.ZodType>;
 
+declare const DERIVED: unique symbol;
+/** A field check computes (marked `derived`); the brand keeps it out of the Args users write. */
+export type DerivedField<T extends z.ZodType> = T & { readonly [DERIVED]: true };
+
+export function derivedField<T extends z.ZodType>(schema: T, meta: Omit<FieldMeta, "derived">): DerivedField<T> {
+  // The brand exists only in the type: at run time the metadata's `derived` says the same.
+  return field(schema, { ...meta, derived: true }) as DerivedField<T>;
+}
+
 export function metaOf(schema: z.ZodType, key: string): FieldMeta {
   const meta = fieldMetadata.get(schema);
   if (!meta) throw new Error(`field ${key} has no metadata: declare it with field()`);
@@ -40,14 +49,25 @@ export function fieldsWhere(shape: FieldShape, predicate: (meta: FieldMeta) => b
  * A resource's contract: the inputs users set (validated in check), the inputs check derives,
  * and the outputs the provider returns.
  */
-export interface ResourceSchema<I extends FieldShape = FieldShape, O extends FieldShape = FieldShape> {
+export interface ResourceSchema<I extends FieldShape = FieldShape, O extends FieldShape = FieldShape, N extends string = string> {
   /** Type token suffix, e.g. `Tunnel` in `pulumi-nodejs:dynamic/mcp-tunnels:Tunnel`. */
-  typeName: string;
+  typeName: N;
   inputs: z.ZodObject<I>;
   outputs: z.ZodObject<O>;
   /** Rules across fields, applied to the known inputs (a field still unknown in preview is absent). */
   rules?: CrossFieldRule[];
 }
+
+type SettableKeys<S extends FieldShape> = { [K in keyof S]: S[K] extends { readonly [DERIVED]: true } ? never : K }[keyof S];
+
+/** The inputs a user sets (before defaults), without those check derives. */
+export type SettableInputs<R extends ResourceSchema> = Pick<z.input<R["inputs"]>, Extract<SettableKeys<R["inputs"]["shape"]>, keyof z.input<R["inputs"]>>>;
+
+/**
+ * What the engine holds for a custom resource after create: its inputs after check (defaults and
+ * derived fields included) echoed back, and the outputs the provider adds.
+ */
+export type ResourceState<R extends ResourceSchema> = Omit<z.output<R["inputs"]>, keyof z.output<R["outputs"]>> & z.output<R["outputs"]>;
 
 export interface RuleFailure {
   property: string;

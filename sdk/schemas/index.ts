@@ -1,30 +1,13 @@
 import type { ResourceSchema } from "./field";
-import { certificateAuthoritySchema } from "./certificate-authority";
-import { deploymentDirectorySchema } from "./deployment-directory";
-import { federationRuleBindingSchema } from "./federation-rule-binding";
-import { serverCertificateSchema } from "./server-certificate";
-import { tunnelSchema } from "./tunnel";
-import { tunnelCertificateSchema } from "./tunnel-certificate";
-import { tunnelDeploymentSchema } from "./tunnel-deployment";
-import { tunnelTokenSchema } from "./tunnel-token";
+import { RESOURCE_REGISTRY } from "./registry";
 
-/**
- * Every custom resource of the package, in the order a reader meets them: the tunnel, what is
- * registered on it, then the local PKI, the WIF binding and the files a deployment reads. schema.json and the reference docs
- * enumerate this list, so a resource missing here is missing from both.
- */
-export const RESOURCE_SCHEMAS: readonly ResourceSchema[] = [
-  tunnelSchema,
-  tunnelCertificateSchema,
-  tunnelTokenSchema,
-  certificateAuthoritySchema,
-  serverCertificateSchema,
-  federationRuleBindingSchema,
-  deploymentDirectorySchema,
-];
+export { RESOURCE_REGISTRY, entryOf, type PlanSection, type ResourceKind, type ResourceKindEntry, type SchemaOfKind } from "./registry";
+
+/** The custom resources' schemas, in registry order (schema.json and the reference docs list them so). */
+export const RESOURCE_SCHEMAS: readonly ResourceSchema[] = RESOURCE_REGISTRY.filter((entry) => !entry.component).map((entry) => entry.schema);
 
 /** Component resources (`isComponent: true` in schema.json): programs, not providers. */
-export const COMPONENT_SCHEMAS: readonly ResourceSchema[] = [tunnelDeploymentSchema];
+export const COMPONENT_SCHEMAS: readonly ResourceSchema[] = RESOURCE_REGISTRY.filter((entry) => entry.component).map((entry) => entry.schema);
 
 /**
  * Names of the shared types (nested objects and enums) in schema.json, by the field path where

@@ -38,7 +38,7 @@ const outputs = z.object({
 });
 
 export const serverCertificateSchema = {
-  typeName: "ServerCertificate",
+  typeName: "ServerCertificate" as const,
   inputs,
   outputs,
   rules: [renewalWindowRule("server certificate")],

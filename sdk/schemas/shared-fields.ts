@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { KEY_ALGORITHMS, type KeyAlgorithm } from "../pki/key-algorithm";
-import { field, type CrossFieldRule } from "./field";
+import { derivedField, field, type CrossFieldRule } from "./field";
 
 export const MAX_VALIDITY_DAYS = 3650;
 
@@ -32,10 +32,9 @@ export const rotation = (what: string, replaces: boolean) =>
   });
 
 export const renewAt = (what: string) =>
-  field(z.string().datetime({ offset: true, error: "renewAt is computed by the provider; do not set it" }).optional(), {
+  derivedField(z.string().datetime({ offset: true, error: "renewAt is computed by the provider; do not set it" }).optional(), {
     description: `When the ${what} is due for renewal: validity minus renewBeforeDays. Computed at preview from the clock; once it has passed, the preview plans a replacement with renewAt as the reason.`,
     replaceOnChanges: true,
-    derived: true,
   });
 
 export const pemOutput = (description: string, secret = false) => field(z.string(), { description, ...(secret ? { secret } : {}) });

@@ -28,6 +28,6 @@ const outputs = z.object({
   createdAt: field(z.string(), { description: "When the CA was registered (RFC 3339)." }),
 });
 
-export const tunnelCertificateSchema = { typeName: "TunnelCertificate", inputs, outputs } satisfies ResourceSchema;
+export const tunnelCertificateSchema = { typeName: "TunnelCertificate" as const, inputs, outputs } satisfies ResourceSchema;
 export type TunnelCertificateInputs = z.output<typeof inputs>;
 export type TunnelCertificateOutputs = z.output<typeof outputs>;

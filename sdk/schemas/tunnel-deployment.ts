@@ -261,7 +261,7 @@ const rules: CrossFieldRule[] = [
   },
 ];
 
-export const tunnelDeploymentSchema = { typeName: "TunnelDeployment", inputs, outputs, rules } satisfies ResourceSchema;
+export const tunnelDeploymentSchema = { typeName: "TunnelDeployment" as const, inputs, outputs, rules } satisfies ResourceSchema;
 export type TunnelDeploymentInputs = z.input<typeof inputs>;
 export type TunnelDeploymentSettings = z.output<typeof inputs>;
 export const COMPONENT_TYPE = "mcp-tunnels:index:TunnelDeployment";

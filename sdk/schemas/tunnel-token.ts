@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { MAX_ROTATE_REASON_CHARS, TUNNEL_ID_PATTERN } from "../api/contract";
-import { field, messages, type ResourceSchema } from "./field";
+import { derivedField, field, messages, type ResourceSchema } from "./field";
 import { MAX_VALIDITY_DAYS, rotation } from "./shared-fields";
 
 const inputs = z.strictObject({
@@ -21,10 +21,9 @@ const inputs = z.strictObject({
   reason: field(z.string().max(MAX_ROTATE_REASON_CHARS, `reason must be at most ${MAX_ROTATE_REASON_CHARS} characters`).optional(), {
     description: "Why the token is rotated; recorded in the tunnel's audit log with each rotation.",
   }),
-  rotateAt: field(z.string().datetime({ offset: true }).optional(), {
+  rotateAt: derivedField(z.string().datetime({ offset: true }).optional(), {
     description:
       "When the next automatic rotation is due (with rotateEveryDays). Computed at preview from the clock; once it has passed, the preview plans an update with rotateAt as the changed input, and `pulumi up` rotates.",
-    derived: true,
   }),
 });
 
@@ -35,7 +34,7 @@ const outputs = z.object({
   nextRotationAt: field(z.string().optional(), { description: "When the next automatic rotation is due, with rotateEveryDays (RFC 3339)." }),
 });
 
-export const tunnelTokenSchema = { typeName: "TunnelToken", inputs, outputs } satisfies ResourceSchema;
+export const tunnelTokenSchema = { typeName: "TunnelToken" as const, inputs, outputs } satisfies ResourceSchema;
 export type TunnelTokenInputs = z.output<typeof inputs>;
 export type TunnelTokenOutputs = z.output<typeof outputs>;
 

@@ -28,6 +28,6 @@ const outputs = z.object({
   adoptTunnelId: field(z.string().optional(), { description: "The adopted tunnel id, if this resource adopted one." }),
 });
 
-export const tunnelSchema = { typeName: "Tunnel", inputs, outputs } satisfies ResourceSchema;
+export const tunnelSchema = { typeName: "Tunnel" as const, inputs, outputs } satisfies ResourceSchema;
 export type TunnelInputs = z.input<typeof inputs>;
 export type TunnelOutputs = z.output<typeof outputs>;
