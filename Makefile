@@ -7,7 +7,7 @@ export PATH := $(ROOT)/.tools/node/bin:$(ROOT)/.tools/pulumi/bin:$(PATH)
 export PULUMI_SKIP_UPDATE_CHECK := true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION := true
 
-.PHONY: toolchain deps build test test-unit test-e2e lint demo demo-clean emulator bench soak generate check-generated clean
+.PHONY: toolchain deps build package test test-unit test-e2e lint demo demo-clean emulator bench soak generate check-generated clean
 
 toolchain:
 	@bash scripts/toolchain.sh node
@@ -26,6 +26,20 @@ build: deps
 	@# The serialized dynamic provider requires "pulumi-mcp-tunnels/..." at run time; inside this
 	@# repository that name resolves through this link, as it does from node_modules for users.
 	@ln -sfn .. node_modules/pulumi-mcp-tunnels
+
+# The npm tarball: a fresh build of a clean copy of the working tree (what git tracks, and new files
+# it does not ignore), packed with package.json's "files", so an output of a deleted source left in
+# dist/ never ships. Writes $(PACKAGE_DIR)/pulumi-mcp-tunnels-<version>.tgz; publish that file.
+PACKAGE_DIR ?= $(ROOT)/dist/package
+package: deps
+	@rm -rf "$(PACKAGE_DIR)/tree" "$(PACKAGE_DIR)"/*.tgz && mkdir -p "$(PACKAGE_DIR)/tree"
+	@git ls-files -z --cached --others --exclude-standard \
+	  | while IFS= read -r -d '' file; do if [[ -e "$$file" ]]; then printf '%s\0' "$$file"; fi; done \
+	  | xargs -0 cp --parents -t "$(PACKAGE_DIR)/tree"
+	@ln -s "$(ROOT)/node_modules" "$(PACKAGE_DIR)/tree/node_modules"
+	cd "$(PACKAGE_DIR)/tree" && npx tsc -p tsconfig.build.json
+	cd "$(PACKAGE_DIR)/tree" && npm pack --pack-destination "$(PACKAGE_DIR)" --json --loglevel=error > "$(PACKAGE_DIR)/pack.json"
+	@echo "$$(ls "$(PACKAGE_DIR)"/*.tgz)"
 
 lint: deps
 	npx tsc -p tsconfig.json --noEmit

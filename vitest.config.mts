@@ -19,6 +19,8 @@ export default defineConfig({
           hookTimeout: 120_000,
           // Each file starts its own engine processes; two cores are the budget.
           maxWorkers: 2,
+          // A scratch directory per run, where the package tests share one packed tarball.
+          globalSetup: ["test/package/run-dir.ts"],
         },
       },
     ],
