@@ -1,5 +1,6 @@
 import type { JsonWebKey } from "node:crypto";
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { writePrivateFileSync } from "../../sdk/api/private-file";
 import { STATE_FILE_FORMAT, STATE_FILE_VERSION } from "../decided/constants";
 import type { State } from "./store";
 
@@ -37,12 +38,10 @@ export function readStateFile(path: string): StateFile | undefined {
 }
 
 /**
- * Writes the whole file to a sibling and renames it over the target: a reader (or a restart after
- * kill -9) sees either the previous file or the new one, never a torn write. Synchronous so the
- * state on disk is current before the response that reported the change leaves.
+ * A reader (or a restart after kill -9) sees either the previous file or the new one, never a torn
+ * write. Synchronous so the state on disk is current before the response that reported the change
+ * leaves.
  */
 export function writeStateFileAtomic(path: string, file: StateFile): void {
-  const temp = `${path}.tmp`;
-  writeFileSync(temp, JSON.stringify(file), { mode: 0o600 });
-  renameSync(temp, path);
+  writePrivateFileSync(path, JSON.stringify(file));
 }

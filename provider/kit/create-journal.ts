@@ -1,8 +1,8 @@
-import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rename, unlink } from "node:fs/promises";
+import { mkdir, readFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { PRODUCTION_BASE_URL } from "../../sdk/api/contract";
 import { readSetting } from "../../sdk/api/credentials";
+import { writePrivateFile } from "../../sdk/api/private-file";
 import { cacheDirectory, sha256Hex } from "../../sdk/api/token-cache-path";
 import { providerRuntime, type ProviderRuntime } from "./runtime";
 
@@ -65,23 +65,14 @@ export class CreateJournal {
     }
   }
 
-  /** Replaces the record atomically (temp file, then rename), so a reader never sees half of one. */
+  /** Replaces the record atomically, so a reader never sees half of one. */
   async write(attempt: CreateAttempt): Promise<boolean> {
     const path = this.pathOf(attempt.resourceUrn);
-    const temporary = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
     try {
       await mkdir(this.dir(), { recursive: true, mode: 0o700 });
-      const handle = await open(temporary, "w", 0o600);
-      try {
-        await handle.writeFile(JSON.stringify(attempt));
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(temporary, path);
+      await writePrivateFile(path, JSON.stringify(attempt));
       return true;
     } catch {
-      await unlink(temporary).catch(() => undefined);
       return false;
     }
   }

@@ -1,5 +1,4 @@
-import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rename, unlink } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { format } from "node:util";
 import Anthropic, { APIConnectionError, APIError, APIUserAbortError } from "@anthropic-ai/sdk";
@@ -15,6 +14,7 @@ import {
   type ResolvedCredentials,
 } from "./credentials";
 import { TunnelsApiError } from "./errors";
+import { writePrivateFile } from "./private-file";
 import { SecretRedactor } from "./redact";
 import { parseRetryAfterMs } from "./retry-after";
 import {
@@ -289,7 +289,7 @@ export class ApiSession {
     const identityTokenPath =
       credentials.identityToken.kind === "file"
         ? credentials.identityToken.path
-        : await writePrivateFile(identityTokenFilePath(cacheDir, identityToken), identityToken);
+        : await writeCacheFile(identityTokenFilePath(cacheDir, identityToken), identityToken);
 
     const config: AnthropicConfig = {
       base_url: baseUrl,
@@ -386,19 +386,11 @@ function positiveInteger(name: string, value: number, min: number): number {
 }
 
 /** Writes `content` to `path` (mode 0600, directory 0700) atomically; returns the path. */
-async function writePrivateFile(path: string, content: string): Promise<string> {
+async function writeCacheFile(path: string, content: string): Promise<string> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const temporary = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
   try {
-    const handle = await open(temporary, "w", 0o600);
-    try {
-      await handle.writeFile(content);
-    } finally {
-      await handle.close();
-    }
-    await rename(temporary, path);
+    await writePrivateFile(path, content);
   } catch (error) {
-    await unlink(temporary).catch(() => undefined);
     throw new TunnelsApiError({
       code: "CONFIGURATION",
       summary: `the cache directory cannot be written (${(error as NodeJS.ErrnoException).code ?? "error"})`,
