@@ -2,7 +2,9 @@ import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { CreateJournal, type CreateAttempt } from "./create-journal";
+import { TunnelsClient } from "../../sdk/api";
+import { CreateJournal, journalFrom, type CreateAttempt } from "./create-journal";
+import { ProviderRuntime } from "./runtime";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -57,6 +59,47 @@ describe("CreateJournal", () => {
     writeFileSync(join(dir, "not-a-directory"), "");
     const journal = new CreateJournal(() => ({ dir: join(dir, "not-a-directory"), apiTarget: "t" }));
     expect(await journal.write(attempt)).toBe(false);
+    expect(await journal.read(attempt.resourceUrn)).toBeUndefined();
+  });
+});
+
+/** A provider process whose settings are exactly these (no process.env, no stack config). */
+class ProcessWithSettings extends ProviderRuntime {
+  constructor(private readonly settings: Record<string, string>) {
+    super();
+  }
+
+  override env(): Record<string, string | undefined> {
+    return { ...this.settings };
+  }
+}
+
+describe("journalFrom", () => {
+  const written = {
+    ANTHROPIC_BASE_URL: "http://127.0.0.1:4010",
+    ANTHROPIC_ORGANIZATION_ID: "6f1c7a52-0000-4000-8000-00000000e001",
+    ANTHROPIC_WORKSPACE_ID: "wrkspc_a",
+    ANTHROPIC_AUTH_TOKEN: "bearer-a",
+  };
+
+  it.each([
+    ["the same settings", {}],
+    ["the base URL with a trailing slash", { ANTHROPIC_BASE_URL: "http://127.0.0.1:4010/" }],
+    ["another bearer", { ANTHROPIC_AUTH_TOKEN: "bearer-b" }],
+    ["another base URL", { ANTHROPIC_BASE_URL: "http://127.0.0.1:4011" }],
+    ["another organization", { ANTHROPIC_ORGANIZATION_ID: "6f1c7a52-0000-4000-8000-00000000e002" }],
+    ["another workspace", { ANTHROPIC_WORKSPACE_ID: "wrkspc_b" }],
+  ])("finds a record again exactly when the Tunnels client reports the same target: %s", async (_, change) => {
+    const { dir } = journalIn();
+    const later = { ...written, ...change, MCP_TUNNELS_CACHE_DIR: dir };
+    expect(await journalFrom(new ProcessWithSettings({ ...written, MCP_TUNNELS_CACHE_DIR: dir })).write(attempt)).toBe(true);
+    const sameTarget = JSON.stringify(new TunnelsClient({ env: written }).target()) === JSON.stringify(new TunnelsClient({ env: later }).target());
+    expect(await journalFrom(new ProcessWithSettings(later)).read(attempt.resourceUrn)).toEqual(sameTarget ? attempt : undefined);
+  });
+
+  it("reads no record, rather than failing, for a base URL the client refuses", async () => {
+    const { dir } = journalIn();
+    const journal = journalFrom(new ProcessWithSettings({ ...written, ANTHROPIC_BASE_URL: "http://api.example", MCP_TUNNELS_CACHE_DIR: dir }));
     expect(await journal.read(attempt.resourceUrn)).toBeUndefined();
   });
 });

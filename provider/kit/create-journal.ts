@@ -1,7 +1,6 @@
 import { mkdir, readFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { PRODUCTION_BASE_URL } from "../../sdk/api/contract";
-import { readSetting } from "../../sdk/api/credentials";
+import { resolveApiTarget } from "../../sdk/api/credentials";
 import { writePrivateFile } from "../../sdk/api/private-file";
 import { cacheDirectory, sha256Hex } from "../../sdk/api/token-cache-path";
 import { providerRuntime, type ProviderRuntime } from "./runtime";
@@ -91,15 +90,15 @@ export class CreateJournal {
   }
 }
 
-/** The journal of the provider process: the per-user cache directory, keyed by the API the stack targets. */
+/**
+ * The journal of the provider process: the per-user cache directory, keyed by the API target the
+ * process's Tunnels client resolves from the same settings (`TunnelsClient.target()`). Asked of
+ * the resolution, not of a client: building one loads the SDK, which a diff otherwise never needs.
+ */
 export function journalFrom(runtime: ProviderRuntime = providerRuntime): CreateJournal {
   return new CreateJournal(() => {
     const env = runtime.env();
-    const apiTarget = [
-      (readSetting(env, "ANTHROPIC_BASE_URL") ?? PRODUCTION_BASE_URL).replace(/\/+$/, ""),
-      readSetting(env, "ANTHROPIC_ORGANIZATION_ID") ?? "",
-      readSetting(env, "ANTHROPIC_WORKSPACE_ID") ?? "",
-    ].join("|");
-    return { dir: cacheDirectory(env), apiTarget };
+    const { baseUrl, organizationId, workspaceId } = resolveApiTarget(env);
+    return { dir: cacheDirectory(env), apiTarget: [baseUrl, organizationId ?? "", workspaceId ?? ""].join("|") };
   });
 }

@@ -96,3 +96,29 @@ describe("anthropic-version", () => {
     expect(ours).toBe(official);
   });
 });
+
+describe("target", () => {
+  const env = {
+    ANTHROPIC_AUTH_TOKEN: "bearer-for-a-fake-api",
+    ANTHROPIC_ORGANIZATION_ID: "6f1c7a52-0000-4000-8000-00000000e001",
+    ANTHROPIC_WORKSPACE_ID: "wrkspc_platform",
+  };
+
+  it("is the API the calls reach and the organization and workspace the settings name, before the first call and after", async () => {
+    const api = await fakeApi((_, __, response) => json(response, 200, EMPTY_PAGE));
+    const client = new TunnelsClient({ baseUrl: `${api.url}/`, env });
+    clients.push(client);
+    const target = { baseUrl: api.url, organizationId: env.ANTHROPIC_ORGANIZATION_ID, workspaceId: "wrkspc_platform" };
+    expect(client.target()).toEqual(target);
+    await client.tunnels.list().toArray();
+    expect(api.seen).toHaveLength(1);
+    expect(client.target()).toEqual(target);
+  });
+
+  it("refuses a base URL the calls would refuse, with the same error", async () => {
+    const client = new TunnelsClient({ baseUrl: "http://api.example", env });
+    clients.push(client);
+    expect(() => client.target()).toThrow(expect.objectContaining({ code: "CONFIGURATION" }));
+    await expect(client.tunnels.list().toArray()).rejects.toMatchObject({ code: "CONFIGURATION" });
+  });
+});

@@ -6,8 +6,9 @@ import { resolveCredentialsFromConfig, type AccessTokenProvider, type AnthropicC
 import type { z } from "zod";
 import {
   readSetting,
-  resolveBaseUrl,
+  resolveApiTarget,
   resolveCredentials,
+  type ApiTarget,
   type CredentialAudience,
   type EnvSource,
   type FederationCredentials,
@@ -81,7 +82,7 @@ export class ApiSession {
   readonly #redactor = new SecretRedactor();
   readonly #transport: Transport;
   #connection: Promise<Connection> | undefined;
-  #resolved: { credentials: ResolvedCredentials; baseUrl: string } | undefined;
+  #resolved: { credentials: ResolvedCredentials; target: ApiTarget } | undefined;
 
   constructor(audience: CredentialAudience, options: ApiClientOptions = {}) {
     this.#audience = audience;
@@ -107,6 +108,14 @@ export class ApiSession {
 
   get timeoutMs(): number {
     return this.#timeoutMs;
+  }
+
+  /**
+   * Which API the calls reach: the connection's once it is open, else what the settings say now,
+   * checked as a connection would check them.
+   */
+  target(): ApiTarget {
+    return this.#resolved?.target ?? resolveApiTarget(this.#settings(), this.#options.baseUrl);
   }
 
   /** The pool, for callers that want its stats. */
@@ -196,7 +205,7 @@ export class ApiSession {
   errorContext(operation: string): ErrorContext {
     return {
       operation,
-      baseUrl: this.#resolved?.baseUrl ?? this.#options.baseUrl ?? "the API",
+      baseUrl: this.#resolved?.target.baseUrl ?? this.#options.baseUrl ?? "the API",
       timeoutMs: this.#timeoutMs,
       credentials: this.#resolved?.credentials,
       redactor: this.#redactor,
@@ -240,6 +249,10 @@ export class ApiSession {
     return translateError(error, this.errorContext(operation));
   }
 
+  #settings(): EnvSource {
+    return this.#options.env ?? process.env;
+  }
+
   #connect(): Promise<Connection> {
     if (!this.#connection) {
       // A failed resolution is not kept: fixing the environment and calling again works.
@@ -252,12 +265,13 @@ export class ApiSession {
   }
 
   async #openConnection(): Promise<Connection> {
-    const env = this.#options.env ?? process.env;
-    const baseUrl = resolveBaseUrl(env, this.#options.baseUrl);
+    const env = this.#settings();
+    const target = resolveApiTarget(env, this.#options.baseUrl);
+    const { baseUrl } = target;
     // Whatever secret the environment holds is scrubbed from errors and logs, used or not.
     for (const variable of SECRET_VARIABLES) this.#redactor.remember(readSetting(env, variable));
     const credentials = resolveCredentials(env, this.#audience);
-    this.#resolved = { credentials, baseUrl };
+    this.#resolved = { credentials, target };
     const common = {
       apiKey: null,
       baseURL: baseUrl,

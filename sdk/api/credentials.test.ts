@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { TunnelsApiError } from "./errors";
-import { resolveBaseUrl, resolveCredentials, type EnvSource } from "./credentials";
+import { resolveApiTarget, resolveBaseUrl, resolveCredentials, type EnvSource } from "./credentials";
 
 const federation = {
   ANTHROPIC_FEDERATION_RULE_ID: "fdrl_tunnels",
@@ -120,5 +120,25 @@ describe("resolveBaseUrl", () => {
   it("refuses something that is not an http(s) URL", () => {
     expect(() => resolveBaseUrl({}, "not a url")).toThrow(TunnelsApiError);
     expect(() => resolveBaseUrl({}, "ftp://x")).toThrow(/https/);
+  });
+});
+
+describe("resolveApiTarget", () => {
+  it("is the base URL as the client resolves it, and the organization and workspace as set", () => {
+    expect(resolveApiTarget({ ...federation, ANTHROPIC_BASE_URL: "http://127.0.0.1:1/" })).toEqual({
+      baseUrl: "http://127.0.0.1:1",
+      organizationId: federation.ANTHROPIC_ORGANIZATION_ID,
+      workspaceId: "wrkspc_platform",
+    });
+    expect(resolveApiTarget({ ANTHROPIC_ORGANIZATION_ID: " ", ANTHROPIC_WORKSPACE_ID: "" }, "http://127.0.0.1:2")).toEqual({
+      baseUrl: "http://127.0.0.1:2",
+      organizationId: undefined,
+      workspaceId: undefined,
+    });
+    expect(resolveApiTarget({}).baseUrl).toBe("https://api.anthropic.com");
+  });
+
+  it("refuses a base URL the client would refuse", () => {
+    expect(() => resolveApiTarget({ ANTHROPIC_BASE_URL: "http://api.example" })).toThrow(TunnelsApiError);
   });
 });

@@ -92,6 +92,29 @@ export function resolveBaseUrl(env: EnvSource, explicit: string | undefined): st
   return raw.replace(/\/+$/, "");
 }
 
+/**
+ * Which API a Tunnels client's calls reach, and the organization and workspace its settings name:
+ * what anything kept per API target (the provider's create journal) keys on, asked of the client
+ * instead of read again from the settings.
+ */
+export interface ApiTarget {
+  /** Validated as the client validates it, without a trailing slash. */
+  baseUrl: string;
+  /** ANTHROPIC_ORGANIZATION_ID, which a federation exchange is bound to (resolveCredentials checks it). */
+  organizationId: string | undefined;
+  /** ANTHROPIC_WORKSPACE_ID, which a federation exchange is bound to (resolveCredentials checks it). */
+  workspaceId: string | undefined;
+}
+
+/** The target of a Tunnels client given these settings; refuses a base URL the client would refuse. */
+export function resolveApiTarget(env: EnvSource, explicitBaseUrl?: string): ApiTarget {
+  return {
+    baseUrl: resolveBaseUrl(env, explicitBaseUrl),
+    organizationId: readSetting(env, ORGANIZATION_VARIABLE),
+    workspaceId: readSetting(env, VARIABLES.tunnels.workspace),
+  };
+}
+
 /** 127.0.0.0/8, ::1 and localhost: the only hosts plain http may reach. */
 export function isLoopbackHost(hostname: string): boolean {
   const host = hostname.toLowerCase().replace(/^\[|\]$/g, "");

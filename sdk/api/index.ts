@@ -8,7 +8,7 @@ export {
 } from "./admin-client";
 export type { ApiClientOptions, Paginated } from "./api-session";
 export { RETRY_BUDGET, DEFAULT_ATTEMPT_TIMEOUT_MS, longestCallMs, type RetryBudget, type RetryClock } from "./retry-budget";
-export type { EnvSource } from "./credentials";
+export type { ApiTarget, EnvSource } from "./credentials";
 export { TunnelsApiError, TUNNELS_ERROR_CODES, isTunnelsApiError, type TunnelsErrorCode, type TunnelsErrorSource } from "./errors";
 export type {
   Tunnel,

@@ -1,6 +1,7 @@
 import { ApiSession, type ApiClientOptions, type Paginated } from "./api-session";
 import { certificateFingerprint } from "./certificate-fingerprint";
 import { createWithoutDuplicates } from "./create-without-duplicates";
+import type { ApiTarget } from "./credentials";
 import { TunnelsApiError } from "./errors";
 import {
   certificateIdInput,
@@ -51,6 +52,11 @@ export class TunnelsClient {
   /** The longest one call (a create with its look-ups included) can last: the last attempt starts by the budget's cap. */
   get longestCallMs(): number {
     return this.#session.longestCallMs;
+  }
+
+  /** Which API, organization and workspace the calls reach, as the client resolves them. */
+  target(): ApiTarget {
+    return this.#session.target();
   }
 
   /** The connection pool all calls share. */
