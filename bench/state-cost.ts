@@ -1,3 +1,5 @@
+import { SERIALIZED_PROVIDER_KEY } from "../sdk/schemas/engine-values";
+
 /** What a stack's state costs, read from `pulumi stack export` (secrets stay encrypted, as stored). */
 export interface StateCost {
   /** Resources the engine counted in its summary (stack, components and custom resources). */
@@ -10,8 +12,6 @@ export interface StateCost {
   /** Every `__provider` copy in state (inputs and outputs), per dynamic resource. */
   serializedProviderBytesInStatePerResource: number;
 }
-
-const SERIALIZED_PROVIDER_KEY = "__provider";
 
 interface ExportedResource {
   inputs?: Record<string, unknown>;

@@ -1,10 +1,9 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
+import { SERIALIZED_PROVIDER_KEY, UNKNOWN } from "../../sdk/schemas/engine-values";
 import { fieldsWhere, type FieldShape, type ResourceSchema } from "../../sdk/schemas/field";
 
-/** The engine's placeholder for values not known until apply (`@pulumi/pulumi/runtime` unknownValue). */
-export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-export const PROVIDER_KEY = "__provider";
+export { UNKNOWN } from "../../sdk/schemas/engine-values";
 
 export type Props = Record<string, unknown>;
 
@@ -33,7 +32,7 @@ export function checkInputs<S extends FieldShape>(resource: ResourceSchema<S>, n
   const given: Props = {};
   const unknownKeys = new Set<string>();
   for (const [key, value] of Object.entries(news)) {
-    if (key === PROVIDER_KEY || value === undefined || value === null) continue;
+    if (key === SERIALIZED_PROVIDER_KEY || value === undefined || value === null) continue;
     if (containsUnknown(value)) unknownKeys.add(key);
     else given[key] = value;
   }
@@ -88,7 +87,7 @@ export function changedFields(shape: FieldShape, olds: Props, news: Props): stri
  * replace-on-change field that differs (or is still unknown) compared with the recorded inputs.
  */
 export function replacingChange(shape: FieldShape, olds: Props, news: Props, except: string[]): boolean {
-  if (Object.keys(olds).filter((key) => key !== PROVIDER_KEY).length === 0) return true;
+  if (Object.keys(olds).filter((key) => key !== SERIALIZED_PROVIDER_KEY).length === 0) return true;
   const replaceable = fieldsWhere(shape, (meta) => meta.replaceOnChanges === true).filter((key) => !except.includes(key));
   return replaceable.some((key) => !same(olds[key], news[key]));
 }

@@ -1,3 +1,4 @@
+import { SERIALIZED_PROVIDER_KEY, UNKNOWN } from "../schemas/engine-values";
 import { TYPE_MODULE } from "../schemas/field";
 import { RESOURCE_REGISTRY, type PlanSection } from "../schemas/registry";
 import { scheduledRotationDueAt } from "../schemas/tunnel-token";
@@ -25,13 +26,13 @@ const UNKNOWN_TEXT = "(known after apply)";
 
 function show(value: unknown): string {
   if (value === undefined || value === null) return "unset";
-  if (typeof value === "string") return value.startsWith("04da6b54-") ? UNKNOWN_TEXT : `\`${value}\``;
+  if (typeof value === "string") return value === UNKNOWN ? UNKNOWN_TEXT : `\`${value}\``;
   return `\`${JSON.stringify(value)}\``;
 }
 
 function changedInputs(olds: Props, news: Props): string[] {
   const keys = new Set([...Object.keys(olds), ...Object.keys(news)]);
-  keys.delete("__provider");
+  keys.delete(SERIALIZED_PROVIDER_KEY);
   return [...keys].filter((key) => JSON.stringify(olds[key]) !== JSON.stringify(news[key])).sort();
 }
 

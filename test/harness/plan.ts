@@ -1,4 +1,5 @@
 import type { EngineEvent, OpType, PreviewOptions, Stack } from "@pulumi/pulumi/automation";
+import { SERIALIZED_PROVIDER_KEY } from "../../sdk/schemas/engine-values";
 
 export interface PlannedStep {
   op: OpType;
@@ -26,8 +27,6 @@ export interface Plan {
 }
 
 const NO_CHANGE: ReadonlySet<OpType> = new Set<OpType>(["same", "read", "refresh"]);
-
-const SERIALIZED_PROVIDER_KEY = "__provider";
 
 function changedKeys(olds: Record<string, unknown>, news: Record<string, unknown>): string[] {
   const keys = new Set([...Object.keys(olds), ...Object.keys(news)]);

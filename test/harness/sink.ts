@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { SERIALIZED_PROVIDER_KEY } from "../../sdk/schemas/engine-values";
 
 /**
  * A dependent that consumes outputs, the way a Kubernetes Secret or a config file would: when
@@ -9,7 +10,7 @@ const sinkProvider: pulumi.dynamic.ResourceProvider = {
     return { id: "sink", outs: inputs };
   },
   async diff(_id, olds, news) {
-    const keys = Object.keys(news).filter((key) => key !== "__provider" && JSON.stringify(olds[key]) !== JSON.stringify(news[key]));
+    const keys = Object.keys(news).filter((key) => key !== SERIALIZED_PROVIDER_KEY && JSON.stringify(olds[key]) !== JSON.stringify(news[key]));
     return { changes: keys.length > 0 };
   },
   async update(_id, _olds, news) {
