@@ -27,7 +27,7 @@ tokens, CA registrations, certificates and federation bindings: rotations with t
 CA overlaps in the order they happen, archives that cannot be undone, and what updates with them.
 
 example (run this package's installed bin, never one fetched from the registry):
-  pulumi preview --json | npx --no mcp-tunnels plan >> "$GITHUB_STEP_SUMMARY"`,
+  pulumi preview --json | npx --no --offline mcp-tunnels plan >> "$GITHUB_STEP_SUMMARY"`,
     options: {},
     positionals: { min: 0, max: 1 },
     run({ positionals }, io) {

@@ -39,7 +39,7 @@ describe("the package's commands answer --help on stdout and refuse what they do
     ["the program's short help", "mcp-tunnels", ["-h"], 0, "stdout", /^usage: mcp-tunnels <command>/],
     ["help as a command", "mcp-tunnels", ["help"], 0, "stdout", /^usage: mcp-tunnels <command>/],
     ["help about a command", "mcp-tunnels", ["help", "plan"], 0, "stdout", /^usage: mcp-tunnels plan \[FILE\]/],
-    ["plan's help, not a file named --help", "mcp-tunnels", ["plan", "--help"], 0, "stdout", /^usage: mcp-tunnels plan \[FILE\]\n[\s\S]*npx --no mcp-tunnels plan/],
+    ["plan's help, not a file named --help", "mcp-tunnels", ["plan", "--help"], 0, "stdout", /^usage: mcp-tunnels plan \[FILE\]\n[\s\S]*npx --no --offline mcp-tunnels plan/],
     ["plan's short help", "mcp-tunnels", ["plan", "-h"], 0, "stdout", /^usage: mcp-tunnels plan \[FILE\]/],
     ["the version", "mcp-tunnels", ["--version"], 0, "stdout", new RegExp(`^${version.replace(/\./g, "\\.")}\n$`)],
     ["no command", "mcp-tunnels", [], 2, "stderr", /^mcp-tunnels: missing command\n/],

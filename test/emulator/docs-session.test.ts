@@ -45,7 +45,7 @@ afterAll(() => emu.close());
 
 describe(`the first session in ${DOC_PATH}`, () => {
   it("starts the emulator on the port the session's BASE names, inside the repository and from the package", () => {
-    expect(shBlocks(doc, START_HEADING)).toEqual(["make emulator", `npx --no mcp-tunnels-emulator --port ${DOCUMENTED_PORT}`]);
+    expect(shBlocks(doc, START_HEADING)).toEqual(["make emulator", `npx --no --offline mcp-tunnels-emulator --port ${DOCUMENTED_PORT}`]);
     expect(readFileSync(resolve(REPO, "Makefile"), "utf8")).toContain(`--port $\${PORT:-${DOCUMENTED_PORT}}`);
     expect(sessionBlocks[0]?.split("\n")[0]).toBe(DOCUMENTED_BASE_LINE);
   });
