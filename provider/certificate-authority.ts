@@ -58,5 +58,5 @@ export class CertificateAuthorityProvider implements pulumi.dynamic.ResourceProv
   }
 }
 
-export const provider = forEngine(new CertificateAuthorityProvider(runtimeClock));
+export const provider = forEngine(certificateAuthoritySchema, new CertificateAuthorityProvider(runtimeClock));
 export { configure };

@@ -25,11 +25,11 @@ const noNetwork = new Proxy({}, { get: () => () => { throw new Error("check call
 const clock = new FakeClock();
 
 const CASES: [string, ResourceSchema, pulumi.dynamic.ResourceProvider][] = [
-  ["Tunnel", tunnelSchema, forEngine(new TunnelProvider(noNetwork))],
-  ["TunnelToken", tunnelTokenSchema, forEngine(new TunnelTokenProvider(noNetwork, clock, new ProviderRuntime()))],
-  ["CertificateAuthority", certificateAuthoritySchema, forEngine(new CertificateAuthorityProvider(clock))],
-  ["ServerCertificate", serverCertificateSchema, forEngine(new ServerCertificateProvider(clock))],
-  ["TunnelCertificate", tunnelCertificateSchema, forEngine(new TunnelCertificateProvider(noNetwork, clock))],
+  ["Tunnel", tunnelSchema, forEngine(tunnelSchema, new TunnelProvider(noNetwork))],
+  ["TunnelToken", tunnelTokenSchema, forEngine(tunnelTokenSchema, new TunnelTokenProvider(noNetwork, clock, new ProviderRuntime()))],
+  ["CertificateAuthority", certificateAuthoritySchema, forEngine(certificateAuthoritySchema, new CertificateAuthorityProvider(clock))],
+  ["ServerCertificate", serverCertificateSchema, forEngine(serverCertificateSchema, new ServerCertificateProvider(clock))],
+  ["TunnelCertificate", tunnelCertificateSchema, forEngine(tunnelCertificateSchema, new TunnelCertificateProvider(noNetwork, clock))],
 ];
 
 /** Objects whose keys are mostly the schema's own fields, with values of any JSON shape. */

@@ -128,5 +128,5 @@ function checksumOnDisk(dir: string, fileNames: string[]): string {
   return hash.digest("hex");
 }
 
-export const provider = forEngine(new DeploymentDirectoryProvider());
+export const provider = forEngine(deploymentDirectorySchema, new DeploymentDirectoryProvider());
 export { configure };

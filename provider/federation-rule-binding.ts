@@ -4,7 +4,7 @@ import { isTunnelsApiError } from "../sdk/api/errors";
 import type { FederationRule } from "../sdk/api";
 import { federationRuleBindingSchema, type FederationRuleBindingInputs, type FederationRuleBindingOutputs } from "../sdk/schemas/federation-rule-binding";
 import { clientsFrom, type ApiClients } from "./kit/clients";
-import { inContext } from "./kit/errors";
+import { inContext, ProviderError } from "./kit/errors";
 import { checkInputs, diffInputs, inputsFrom, type Props } from "./kit/inputs";
 import { configure, GONE, forEngine } from "./kit/provider-module";
 import { providerRuntime, type ProviderRuntime } from "./kit/runtime";
@@ -37,7 +37,7 @@ export class FederationRuleBindingProvider implements pulumi.dynamic.ResourcePro
       const reason = error instanceof Error ? error.message : String(error);
       return { inputs: checked.inputs, failures: [{ property: "federationRuleId", reason: `federationRuleId ${federationRuleId} could not be read: ${reason}` }] };
     }
-    return { inputs: checked.inputs, failures: ruleFailures(rule, workspaceId) };
+    return { inputs: checked.inputs, failures: ruleProblems(rule, workspaceId).map(({ property, problem, fix }) => ({ property, reason: `${problem}: ${fix}` })) };
   }
 
   async diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {
@@ -48,8 +48,10 @@ export class FederationRuleBindingProvider implements pulumi.dynamic.ResourcePro
     const args = inputs as FederationRuleBindingInputs;
     return inContext(`${RESOURCE} ${args.federationRuleId} → ${args.workspaceId}`, "create", async () => {
       const rule = await this.clients.admin().federationRules.retrieve(args.federationRuleId);
-      const problems = ruleFailures(rule, args.workspaceId);
-      if (problems.length > 0) throw new Error(problems.map((p) => p.reason).join("; "));
+      const problems = ruleProblems(rule, args.workspaceId);
+      if (problems.length > 0) {
+        throw new ProviderError("FEDERATION_RULE_UNUSABLE", problems.map((p) => `${p.problem}: ${p.fix}`).join("; "), { hint: problems.map((p) => p.fix).join("; ") });
+      }
       const serviceAccountId = rule.target.serviceAccountId;
       let membershipCreated = false;
       if (!(await this.isMember(args.workspaceId, serviceAccountId))) {
@@ -105,7 +107,10 @@ export class FederationRuleBindingProvider implements pulumi.dynamic.ResourcePro
 
   private outputsOf(rule: FederationRule, workspaceId: string, membershipCreated: boolean): FederationRuleBindingOutputs {
     const organizationId = this.runtime.setting("organizationId");
-    if (!organizationId) throw new Error("the organization id is unknown: set mcpTunnels:organizationId (or ANTHROPIC_ORGANIZATION_ID) to your organization's UUID");
+    if (!organizationId) {
+      const hint = "set mcpTunnels:organizationId (or ANTHROPIC_ORGANIZATION_ID) to your organization's UUID";
+      throw new ProviderError("ORGANIZATION_ID_UNKNOWN", `the organization id is unknown: ${hint}`, { hint });
+    }
     return {
       federationRuleId: rule.id,
       organizationId,
@@ -118,23 +123,32 @@ export class FederationRuleBindingProvider implements pulumi.dynamic.ResourcePro
   }
 }
 
-function ruleFailures(rule: FederationRule, workspaceId: string): pulumi.dynamic.CheckFailure[] {
-  const failures: pulumi.dynamic.CheckFailure[] = [];
-  if (rule.archivedAt) failures.push({ property: "federationRuleId", reason: `federation rule ${rule.id} is archived: create a new rule in the console and use its id` });
+interface RuleProblem {
+  property: "federationRuleId" | "workspaceId";
+  problem: string;
+  fix: string;
+}
+
+/** Why a rule cannot back this binding, each with its fix: check failures at preview, FEDERATION_RULE_UNUSABLE at create. */
+function ruleProblems(rule: FederationRule, workspaceId: string): RuleProblem[] {
+  const problems: RuleProblem[] = [];
+  if (rule.archivedAt) problems.push({ property: "federationRuleId", problem: `federation rule ${rule.id} is archived`, fix: "create a new rule in the console and use its id" });
   if (!rule.oauthScope.split(/\s+/).includes(SCOPE_MANAGE_TUNNELS)) {
-    failures.push({
+    problems.push({
       property: "federationRuleId",
-      reason: `federation rule ${rule.id} has scope "${rule.oauthScope}", not ${SCOPE_MANAGE_TUNNELS}: create a rule with scope ${SCOPE_MANAGE_TUNNELS} in the console and use its id`,
+      problem: `federation rule ${rule.id} has scope "${rule.oauthScope}", not ${SCOPE_MANAGE_TUNNELS}`,
+      fix: `create a rule with scope ${SCOPE_MANAGE_TUNNELS} in the console and use its id`,
     });
   }
   if (!rule.appliesToAllWorkspaces && !rule.workspaceIds.includes(workspaceId)) {
-    failures.push({
+    problems.push({
       property: "workspaceId",
-      reason: `federation rule ${rule.id} is not enabled for workspace ${workspaceId} (enabled for: ${rule.workspaceIds.join(", ") || "none"}): enable it for ${workspaceId} in the console, or bind another workspace`,
+      problem: `federation rule ${rule.id} is not enabled for workspace ${workspaceId} (enabled for: ${rule.workspaceIds.join(", ") || "none"})`,
+      fix: `enable it for ${workspaceId} in the console, or bind another workspace`,
     });
   }
-  return failures;
+  return problems;
 }
 
-export const provider = forEngine(new FederationRuleBindingProvider(clientsFrom(), providerRuntime));
+export const provider = forEngine(federationRuleBindingSchema, new FederationRuleBindingProvider(clientsFrom(), providerRuntime));
 export { configure };

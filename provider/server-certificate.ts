@@ -70,5 +70,5 @@ export class ServerCertificateProvider implements pulumi.dynamic.ResourceProvide
   async delete(): Promise<void> {}
 }
 
-export const provider = forEngine(new ServerCertificateProvider(runtimeClock));
+export const provider = forEngine(serverCertificateSchema, new ServerCertificateProvider(runtimeClock));
 export { configure };

@@ -5,7 +5,7 @@ import type { TunnelCertificate as ApiCertificate } from "../sdk/api";
 import { tunnelCertificateSchema, type TunnelCertificateOutputs } from "../sdk/schemas/tunnel-certificate";
 import { clientsFrom, type ApiClients } from "./kit/clients";
 import type { Clock } from "./kit/clock";
-import { inContext } from "./kit/errors";
+import { inContext, withCodes } from "./kit/errors";
 import { checkInputs, diffInputs, inputsFrom, type Props } from "./kit/inputs";
 import { configure, GONE, forEngine } from "./kit/provider-module";
 import { pkiOnFirstUse } from "./kit/pki-on-first-use";
@@ -51,7 +51,8 @@ export class TunnelCertificateProvider implements pulumi.dynamic.ResourceProvide
       const caCertificatePem = String(inputs.caCertificatePem);
       let certificate: ApiCertificate;
       try {
-        certificate = await this.clients.tunnels().certificates.create(tunnelId, { caCertificatePem });
+        // Check counted the slots, but another registration can take the last one before this runs.
+        certificate = await withCodes(this.clients.tunnels().certificates.create(tunnelId, { caCertificatePem }), { CERT_SLOTS_FULL: "CERTIFICATE_SLOTS_FULL" });
       } catch (error) {
         // Already active (e.g. registered by a run that crashed before recording it): take it over
         // instead of leaving it orphaned.
@@ -154,5 +155,5 @@ function outputsOf(certificate: ApiCertificate): TunnelCertificateOutputs {
   return { certificateId: certificate.id, fingerprint: certificate.fingerprint, expiresAt: certificate.expiresAt, createdAt: certificate.createdAt };
 }
 
-export const provider = forEngine(new TunnelCertificateProvider(clientsFrom(), runtimeClock));
+export const provider = forEngine(tunnelCertificateSchema, new TunnelCertificateProvider(clientsFrom(), runtimeClock));
 export { configure };

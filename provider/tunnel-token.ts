@@ -97,5 +97,5 @@ function outputsOf(token: { id: string; tunnelToken: string }, now: Date, rotate
   return { token: token.tunnelToken, tokenId: token.id, rotatedAt: now.toISOString(), ...(rotateAt ? { nextRotationAt: rotateAt } : {}) };
 }
 
-export const provider = forEngine(new TunnelTokenProvider(clientsFrom(), runtimeClock, providerRuntime));
+export const provider = forEngine(tunnelTokenSchema, new TunnelTokenProvider(clientsFrom(), runtimeClock, providerRuntime));
 export { configure };

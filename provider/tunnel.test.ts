@@ -94,7 +94,9 @@ describe("Tunnel create after an interrupted create of the same resource", () =>
     const a = await client.tunnels.create({ displayName: "edge" });
     const b = await client.tunnels.create({ displayName: "edge" });
     const failure = providerProcess().provider.create(inputs());
-    await expect(failure).rejects.toThrow(new RegExp(`(${a.id}, ${b.id}|${b.id}, ${a.id}).*set adoptTunnelId`));
+    await expect(failure).rejects.toMatchObject({ code: "CREATE_RECOVERY_AMBIGUOUS", operation: "create", hint: expect.stringContaining("adoptTunnelId") });
+    // The wording is the point here: the user has to pick one of the candidates it names.
+    await expect(failure).rejects.toThrow(new RegExp(`(${a.id}, ${b.id}|${b.id}, ${a.id})`));
     expect(await activeTunnels()).toHaveLength(2);
   });
 
@@ -133,5 +135,37 @@ describe("Tunnel create after an interrupted create of the same resource", () =>
   it("check keeps the URN input out of validation and in the inputs", async () => {
     const { provider } = providerProcess();
     expect(await provider.check({}, inputs())).toEqual({ inputs: inputs(), failures: [] });
+  });
+});
+
+describe("Tunnel create refuses an adoptTunnelId it cannot take over", () => {
+  const adopting = (adoptTunnelId: string, displayName = "edge") => providerProcess().provider.create({ displayName, adoptTunnelId });
+
+  it("refuses a tunnel with another name, naming the fix", async () => {
+    const existing = await client.tunnels.create({ displayName: "edge-other" });
+    await expect(adopting(existing.id)).rejects.toMatchObject({ code: "ADOPT_NAME_MISMATCH", hint: expect.stringContaining("set displayName") });
+  });
+
+  it("refuses an archived tunnel", async () => {
+    const existing = await client.tunnels.create({ displayName: "edge" });
+    await client.tunnels.archive(existing.id);
+    await expect(adopting(existing.id)).rejects.toMatchObject({ code: "ADOPT_ARCHIVED" });
+  });
+
+  it("refuses a tunnel that does not exist, with the API's status and request id", async () => {
+    const failure = adopting("tnl_1111111111111111111111AA");
+    await expect(failure).rejects.toMatchObject({ code: "ADOPT_NOT_FOUND", apiCode: "TUNNELS_NOT_FOUND", status: 404, requestId: expect.stringMatching(/\S/) });
+    expect(await activeTunnels()).toHaveLength(0);
+  });
+
+  it("adopts a tunnel of the same name", async () => {
+    const existing = await client.tunnels.create({ displayName: "edge" });
+    expect((await adopting(existing.id)).id).toBe(existing.id);
+  });
+});
+
+describe("Tunnel update", () => {
+  it("is never planned, and says so if the engine asks", async () => {
+    await expect(providerProcess().provider.update("tnl_1111111111111111111111AA")).rejects.toMatchObject({ code: "UPDATE_NOT_SUPPORTED", operation: "update" });
   });
 });

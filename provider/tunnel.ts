@@ -7,7 +7,7 @@ import { tunnelSchema, type TunnelOutputs } from "../sdk/schemas/tunnel";
 import { clientsFrom, type ApiClients } from "./kit/clients";
 import { systemClock, type Clock } from "./kit/clock";
 import { journalFrom, RESOURCE_URN_INPUT, type CreateAttempt, type CreateJournal } from "./kit/create-journal";
-import { inContext } from "./kit/errors";
+import { inContext, ProviderError, ResourceOperationError, withCodes } from "./kit/errors";
 import { checkInputs, diffInputs, type Props } from "./kit/inputs";
 import { configure, GONE, forEngine } from "./kit/provider-module";
 
@@ -78,7 +78,12 @@ export class TunnelProvider implements pulumi.dynamic.ResourceProvider {
 
   async update(id: string): Promise<pulumi.dynamic.UpdateResult> {
     // Every input replaces; diff never plans an update.
-    throw new Error(`${RESOURCE} ${id}: internal error: tunnels have no update API`);
+    throw new ResourceOperationError({
+      resource: `${RESOURCE} ${id}`,
+      operation: "update",
+      code: "UPDATE_NOT_SUPPORTED",
+      message: `${RESOURCE} ${id}: internal error: tunnels have no update API`,
+    });
   }
 
   async delete(id: string): Promise<void> {
@@ -92,14 +97,14 @@ export class TunnelProvider implements pulumi.dynamic.ResourceProvider {
   }
 
   private async adopt(tunnelId: string, displayName: string): Promise<ApiTunnel> {
-    const tunnel = await this.clients.tunnels().tunnels.retrieve(tunnelId);
+    const tunnel = await withCodes(this.clients.tunnels().tunnels.retrieve(tunnelId), { TUNNELS_NOT_FOUND: "ADOPT_NOT_FOUND" });
     if (tunnel.archivedAt) {
-      throw new Error(`adoptTunnelId ${tunnelId} is archived (at ${tunnel.archivedAt}) and cannot be used again: remove adoptTunnelId to create a new tunnel`);
+      const hint = "remove adoptTunnelId to create a new tunnel";
+      throw new ProviderError("ADOPT_ARCHIVED", `adoptTunnelId ${tunnelId} is archived (at ${tunnel.archivedAt}) and cannot be used again: ${hint}`, { hint });
     }
     if (tunnel.displayName !== displayName) {
-      throw new Error(
-        `adoptTunnelId ${tunnelId} is named ${JSON.stringify(tunnel.displayName)}; set displayName to exactly that (tunnels cannot be renamed)`,
-      );
+      const hint = "set displayName to exactly that (tunnels cannot be renamed)";
+      throw new ProviderError("ADOPT_NAME_MISMATCH", `adoptTunnelId ${tunnelId} is named ${JSON.stringify(tunnel.displayName)}; ${hint}`, { hint });
     }
     return tunnel;
   }
@@ -147,9 +152,12 @@ export class TunnelProvider implements pulumi.dynamic.ResourceProvider {
     const unused: ApiTunnel[] = [];
     for (const tunnel of candidates) if (!(await this.everHadCertificate(tunnel.id))) unused.push(tunnel);
     if (unused.length > 1) {
-      throw new Error(
+      const hint = "set adoptTunnelId to the one to keep and archive the others, then run up again";
+      throw new ProviderError(
+        "CREATE_RECOVERY_AMBIGUOUS",
         `an earlier create of this tunnel was interrupted before Pulumi recorded it, and ${unused.map((t) => t.id).join(", ")} (all named ${JSON.stringify(earlier.displayName)}, ` +
-          `created since ${earlier.startedAt}, never used) could each be its result: set adoptTunnelId to the one to keep and archive the others, then run up again`,
+          `created since ${earlier.startedAt}, never used) could each be its result: ${hint}`,
+        { hint },
       );
     }
     return unused[0];
@@ -205,5 +213,5 @@ function inputsOf(outs: TunnelOutputs): Props {
   return { displayName: outs.displayName, ...(outs.adoptTunnelId ? { adoptTunnelId: outs.adoptTunnelId } : {}) };
 }
 
-export const provider = forEngine(new TunnelProvider(clientsFrom()));
+export const provider = forEngine(tunnelSchema, new TunnelProvider(clientsFrom()));
 export { configure };

@@ -1,4 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
+import type { ResourceSchema } from "../../sdk/schemas/field";
+import { ResourceOperationError, type ProviderOperation } from "./errors";
 import { providerRuntime } from "./runtime";
 
 /** What every `provider/<kind>.ts` module exports for the forwarding provider in state. */
@@ -25,19 +27,25 @@ export function engineFailure(failure: pulumi.dynamic.CheckFailure): pulumi.dyna
   return { property: "", reason: named };
 }
 
-/** The provider object a `provider/<kind>` module exports for the engine. */
-export function forEngine<P extends pulumi.dynamic.ResourceProvider>(provider: P): pulumi.dynamic.ResourceProvider {
+/**
+ * The provider object a `provider/<kind>` module exports for the engine. Whatever fails leaves as
+ * a ResourceOperationError: a step's own (see inContext) as it is, anything else (a check that
+ * could not reach the API, a refresh that could not read a file) with its message unchanged and
+ * the code its cause stands for.
+ */
+export function forEngine(resource: Pick<ResourceSchema, "typeName">, provider: pulumi.dynamic.ResourceProvider): pulumi.dynamic.ResourceProvider {
+  const { typeName } = resource;
   return {
     check: (olds, news) =>
-      reportingFailures(async () => {
+      reportingFailures(typeName, "check", async () => {
         const result = await provider.check!(olds, news);
         return { inputs: result.inputs, failures: (result.failures ?? []).map(engineFailure) };
       }),
-    diff: (id, olds, news) => reportingFailures(() => provider.diff!(id, olds, news)),
-    create: (inputs) => reportingFailures(() => provider.create(inputs)),
-    read: (id, props) => reportingFailures(() => provider.read!(id, props)),
-    update: (id, olds, news) => reportingFailures(() => provider.update!(id, olds, news)),
-    delete: (id, props) => reportingFailures(() => provider.delete!(id, props)),
+    diff: (id, olds, news) => reportingFailures(`${typeName} ${id}`, "diff", () => provider.diff!(id, olds, news)),
+    create: (inputs) => reportingFailures(typeName, "create", () => provider.create(inputs)),
+    read: (id, props) => reportingFailures(`${typeName} ${id}`, "read", () => provider.read!(id, props)),
+    update: (id, olds, news) => reportingFailures(`${typeName} ${id}`, "update", () => provider.update!(id, olds, news)),
+    delete: (id, props) => reportingFailures(`${typeName} ${id}`, "delete", () => provider.delete!(id, props)),
   };
 }
 
@@ -47,11 +55,14 @@ export function forEngine<P extends pulumi.dynamic.ResourceProvider>(provider: P
  * the message with frames of files a user does not have; those lines are dropped, and the error
  * leaves without frames in case anything else prints its stack.
  */
-async function reportingFailures<T>(run: () => Promise<T>): Promise<T> {
+async function reportingFailures<T>(resource: string, operation: ProviderOperation, run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (error) {
-    const reported = error instanceof Error ? error : new Error(String(error));
+    const reported =
+      error instanceof ResourceOperationError
+        ? error
+        : new ResourceOperationError({ resource, operation, cause: error, message: error instanceof Error ? error.message : String(error) });
     Object.defineProperty(reported, "stack", { value: `${reported.name}: ${reported.message}`, configurable: true, writable: true });
     hostLogLinesToDrop().add(`${reported}: ${reported.stack}`);
     throw reported;
