@@ -1,8 +1,8 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { certificateAuthoritySchema, type CertificateAuthorityInputs, type CertificateAuthorityOutputs } from "../sdk/schemas/certificate-authority";
+import { certificateAuthoritySchema, type CertificateAuthorityOutputs } from "../sdk/schemas/certificate-authority";
 import type { Clock } from "./kit/clock";
 import { inContext } from "./kit/errors";
-import { checkInputs, diffInputs, inputsFrom, type Props } from "./kit/inputs";
+import { checkInputs, diffInputs, engineInputs, inputsFrom, type Props } from "./kit/inputs";
 import { configure, forEngine } from "./kit/provider-module";
 import { issuedAtFor, withRenewAt } from "./kit/renewal";
 import { pkiOnFirstUse } from "./kit/pki-on-first-use";
@@ -25,7 +25,7 @@ export class CertificateAuthorityProvider implements pulumi.dynamic.ResourceProv
   }
 
   async create(inputs: Props): Promise<pulumi.dynamic.CreateResult> {
-    const args = inputs as CertificateAuthorityInputs & { renewAt: string };
+    const args = engineInputs(certificateAuthoritySchema, "create", inputs, ["renewAt"]);
     return inContext(`${RESOURCE} "${args.commonName}"`, "create", async () => {
       const ca = await (await pkiOnFirstUse()).generateCertificateAuthority({
         commonName: args.commonName,

@@ -4,13 +4,12 @@ import * as path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import { deploymentDirectorySchema, type DeploymentDirectoryInputs, type DeploymentDirectoryOutputs } from "../sdk/schemas/deployment-directory";
 import { inContext } from "./kit/errors";
-import { checkInputs, diffInputs, inputsFrom, type Props } from "./kit/inputs";
+import { checkInputs, diffInputs, engineInputs, inputsFrom, type Props } from "./kit/inputs";
 import { configure, forEngine, GONE } from "./kit/provider-module";
 
 const RESOURCE = "DeploymentDirectory";
 const shape = deploymentDirectorySchema.inputs.shape;
 
-type Directories = NonNullable<DeploymentDirectoryInputs["directories"]>;
 type Ownership = DeploymentDirectoryOutputs["ownership"];
 
 /**
@@ -31,30 +30,35 @@ export class DeploymentDirectoryProvider implements pulumi.dynamic.ResourceProvi
   }
 
   async create(inputs: Props): Promise<pulumi.dynamic.CreateResult> {
-    const args = inputs as DeploymentDirectoryInputs;
+    const args = engineInputs(deploymentDirectorySchema, "create", inputs);
     return inContext(`${RESOURCE} ${args.dir}`, "create", async () => ({ id: args.dir, outs: { ...inputs, ...write(args, []) } }));
   }
 
   async read(id: string, props: Props): Promise<pulumi.dynamic.ReadResult> {
     const dir = String(props.dir);
     if (!fs.existsSync(dir)) return GONE;
-    const names = (props.fileNames as string[] | undefined) ?? [];
-    const outs = { ...props, checksum: checksumOnDisk(dir, names) };
+    const outs = { ...props, checksum: checksumOnDisk(dir, writtenNames(props)) };
     return { id, props: outs, inputs: inputsFrom(shape, props) };
   }
 
   async update(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.UpdateResult> {
-    const args = news as DeploymentDirectoryInputs;
+    const args = engineInputs(deploymentDirectorySchema, "update", news);
     return inContext(`${RESOURCE} ${args.dir}`, "update", async () => {
-      const previous = olds.dir === args.dir ? ((olds.fileNames as string[] | undefined) ?? []) : [];
+      const previous = olds.dir === args.dir ? writtenNames(olds) : [];
       return { outs: { ...news, ...write(args, previous) } };
     });
   }
 
   async delete(_id: string, props: Props): Promise<void> {
     const dir = String(props.dir);
-    removeWritten(dir, (props.fileNames as string[] | undefined) ?? [], Object.keys((props.directories as Directories | undefined) ?? {}));
+    const directories = props.directories && typeof props.directories === "object" ? Object.keys(props.directories) : [];
+    removeWritten(dir, writtenNames(props), directories);
   }
+}
+
+/** The files recorded state says this resource wrote (state is read as it is, never validated). */
+function writtenNames(props: Props): string[] {
+  return Array.isArray(props.fileNames) ? props.fileNames.filter((name): name is string => typeof name === "string") : [];
 }
 
 function write(args: DeploymentDirectoryInputs, previouslyWritten: string[]): DeploymentDirectoryOutputs {

@@ -2,10 +2,10 @@ import type * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_AUDIENCE, SCOPE_MANAGE_TUNNELS } from "../sdk/api/contract";
 import { isTunnelsApiError } from "../sdk/api/errors";
 import type { FederationRule } from "../sdk/api";
-import { federationRuleBindingSchema, type FederationRuleBindingInputs, type FederationRuleBindingOutputs } from "../sdk/schemas/federation-rule-binding";
+import { federationRuleBindingSchema, type FederationRuleBindingOutputs } from "../sdk/schemas/federation-rule-binding";
 import { clientsFrom, type ApiClients } from "./kit/clients";
 import { inContext, ProviderError } from "./kit/errors";
-import { checkInputs, diffInputs, inputsFrom, type Props } from "./kit/inputs";
+import { checkInputs, diffInputs, engineInputs, inputsFrom, type Props } from "./kit/inputs";
 import { configure, GONE, forEngine } from "./kit/provider-module";
 import { providerRuntime, type ProviderRuntime } from "./kit/runtime";
 
@@ -45,7 +45,7 @@ export class FederationRuleBindingProvider implements pulumi.dynamic.ResourcePro
   }
 
   async create(inputs: Props): Promise<pulumi.dynamic.CreateResult> {
-    const args = inputs as FederationRuleBindingInputs;
+    const args = engineInputs(federationRuleBindingSchema, "create", inputs);
     return inContext(`${RESOURCE} ${args.federationRuleId} → ${args.workspaceId}`, "create", async () => {
       const rule = await this.clients.admin().federationRules.retrieve(args.federationRuleId);
       const problems = ruleProblems(rule, args.workspaceId);
@@ -63,25 +63,28 @@ export class FederationRuleBindingProvider implements pulumi.dynamic.ResourcePro
   }
 
   async read(id: string, props: Props): Promise<pulumi.dynamic.ReadResult> {
-    const args = props as FederationRuleBindingInputs & FederationRuleBindingOutputs;
+    // Recorded state, perhaps written by an earlier version of this provider: read as it is, never
+    // validated, so a refresh cannot fail on a field today's schema would refuse.
+    const federationRuleId = String(props.federationRuleId);
+    const workspaceId = String(props.workspaceId);
     return inContext(`${RESOURCE} ${id}`, "read", async () => {
       let rule: FederationRule;
       try {
-        rule = await this.clients.admin().federationRules.retrieve(args.federationRuleId);
+        rule = await this.clients.admin().federationRules.retrieve(federationRuleId);
       } catch (error) {
         if (isTunnelsApiError(error, "TUNNELS_NOT_FOUND")) return GONE;
         throw error;
       }
       if (rule.archivedAt) return GONE;
       // A membership removed out of band is drift: gone, so the next `up` binds again.
-      if (!(await this.isMember(args.workspaceId, rule.target.serviceAccountId))) return GONE;
-      const outs = { ...props, ...this.outputsOf(rule, args.workspaceId, args.membershipCreated) };
+      if (!(await this.isMember(workspaceId, rule.target.serviceAccountId))) return GONE;
+      const outs = { ...props, ...this.outputsOf(rule, workspaceId, props.membershipCreated === true) };
       return { id, props: outs, inputs: inputsFrom(shape, outs) };
     });
   }
 
   async update(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.UpdateResult> {
-    const args = news as FederationRuleBindingInputs;
+    const args = engineInputs(federationRuleBindingSchema, "update", news);
     const outs = { ...olds, ...news };
     // Only a role on a membership this resource added is ours to change.
     if (olds.membershipCreated === true && olds.workspaceRole !== args.workspaceRole) {

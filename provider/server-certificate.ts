@@ -1,8 +1,8 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { serverCertificateSchema, type ServerCertificateInputs, type ServerCertificateOutputs } from "../sdk/schemas/server-certificate";
+import { serverCertificateSchema, type ServerCertificateOutputs } from "../sdk/schemas/server-certificate";
 import type { Clock } from "./kit/clock";
 import { inContext } from "./kit/errors";
-import { checkInputs, diffInputs, inputsFrom, type Props } from "./kit/inputs";
+import { checkInputs, diffInputs, engineInputs, inputsFrom, type Props } from "./kit/inputs";
 import { configure, forEngine } from "./kit/provider-module";
 import { issuedAtFor, withRenewAt } from "./kit/renewal";
 import { pkiOnFirstUse } from "./kit/pki-on-first-use";
@@ -36,7 +36,7 @@ export class ServerCertificateProvider implements pulumi.dynamic.ResourceProvide
   }
 
   async create(inputs: Props): Promise<pulumi.dynamic.CreateResult> {
-    const args = inputs as ServerCertificateInputs & { renewAt: string };
+    const args = engineInputs(serverCertificateSchema, "create", inputs, ["renewAt"]);
     return inContext(`${RESOURCE} for ${args.domain}`, "create", async () => {
       const issued = await (await pkiOnFirstUse()).issueServerCertificate({
         caCertificatePem: args.caCertificatePem,

@@ -6,7 +6,7 @@ import { tunnelCertificateSchema, type TunnelCertificateOutputs } from "../sdk/s
 import { clientsFrom, type ApiClients } from "./kit/clients";
 import type { Clock } from "./kit/clock";
 import { inContext, withCodes } from "./kit/errors";
-import { checkInputs, diffInputs, inputsFrom, type Props } from "./kit/inputs";
+import { checkInputs, diffInputs, engineInputs, inputsFrom, type Props } from "./kit/inputs";
 import { configure, GONE, forEngine } from "./kit/provider-module";
 import { pkiOnFirstUse } from "./kit/pki-on-first-use";
 import { runtimeClock } from "./kit/runtime";
@@ -46,9 +46,8 @@ export class TunnelCertificateProvider implements pulumi.dynamic.ResourceProvide
   }
 
   async create(inputs: Props): Promise<pulumi.dynamic.CreateResult> {
-    const tunnelId = String(inputs.tunnelId);
+    const { tunnelId, caCertificatePem } = engineInputs(tunnelCertificateSchema, "create", inputs);
     return inContext(`${RESOURCE} on ${tunnelId}`, "create", async () => {
-      const caCertificatePem = String(inputs.caCertificatePem);
       let certificate: ApiCertificate;
       try {
         // Check counted the slots, but another registration can take the last one before this runs.

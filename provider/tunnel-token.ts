@@ -1,10 +1,10 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { isTunnelsApiError } from "../sdk/api/errors";
-import { rotationDueAt, scheduledRotationDueAt, tunnelTokenSchema, type TunnelTokenInputs, type TunnelTokenOutputs } from "../sdk/schemas/tunnel-token";
+import { rotationDueAt, scheduledRotationDueAt, tunnelTokenSchema, type TunnelTokenOutputs } from "../sdk/schemas/tunnel-token";
 import { clientsFrom, type ApiClients } from "./kit/clients";
 import { addDays, type Clock } from "./kit/clock";
 import { inContext } from "./kit/errors";
-import { changedFields, checkInputs, diffInputs, inputsFrom, type Props } from "./kit/inputs";
+import { changedFields, checkInputs, diffInputs, engineInputs, inputsFrom, type Props } from "./kit/inputs";
 import { configure, GONE, forEngine } from "./kit/provider-module";
 import { providerRuntime, runtimeClock, type ProviderRuntime } from "./kit/runtime";
 
@@ -35,7 +35,7 @@ export class TunnelTokenProvider implements pulumi.dynamic.ResourceProvider {
   }
 
   async create(inputs: Props): Promise<pulumi.dynamic.CreateResult> {
-    const args = inputs as TunnelTokenInputs;
+    const args = engineInputs(tunnelTokenSchema, "create", inputs);
     return inContext(`${RESOURCE} for ${args.tunnelId}`, "create", async () => {
       const revealed = await this.clients.tunnels().tunnels.revealToken(args.tunnelId);
       const outs = outputsOf(revealed, this.clock.now(), args.rotateAt);
@@ -63,7 +63,7 @@ export class TunnelTokenProvider implements pulumi.dynamic.ResourceProvider {
   }
 
   async update(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.UpdateResult> {
-    const args = news as TunnelTokenInputs;
+    const args = engineInputs(tunnelTokenSchema, "update", news);
     const manual = changedFields({ rotation: shape.rotation }, olds, news).length > 0;
     const scheduled = scheduledRotationDueAt(olds, news) !== undefined;
     if (!manual && !scheduled) return { outs: { ...olds, ...news, nextRotationAt: args.rotateAt } };

@@ -8,7 +8,7 @@ import { clientsFrom, type ApiClients } from "./kit/clients";
 import { systemClock, type Clock } from "./kit/clock";
 import { journalFrom, RESOURCE_URN_INPUT, type CreateAttempt, type CreateJournal } from "./kit/create-journal";
 import { inContext, ProviderError, ResourceOperationError, withCodes } from "./kit/errors";
-import { checkInputs, diffInputs, type Props } from "./kit/inputs";
+import { checkInputs, diffInputs, engineInputs, type Props } from "./kit/inputs";
 import { configure, GONE, forEngine } from "./kit/provider-module";
 
 const RESOURCE = "Tunnel";
@@ -47,8 +47,7 @@ export class TunnelProvider implements pulumi.dynamic.ResourceProvider {
   }
 
   async create(inputs: Props): Promise<pulumi.dynamic.CreateResult> {
-    const displayName = String(inputs.displayName);
-    const adoptTunnelId = inputs.adoptTunnelId as string | undefined;
+    const { displayName, adoptTunnelId } = engineInputs(tunnelSchema, "create", inputs);
     const resourceUrn = inputs[RESOURCE_URN_INPUT];
     return inContext(`${RESOURCE} "${displayName}"`, "create", async () => {
       const tunnel = adoptTunnelId
@@ -71,7 +70,7 @@ export class TunnelProvider implements pulumi.dynamic.ResourceProvider {
       }
       // An archived tunnel can never serve again: drop it so the next `up` plans a new one.
       if (tunnel.archivedAt) return GONE;
-      const outs = outputsOf(tunnel, props.adoptTunnelId as string | undefined);
+      const outs = outputsOf(tunnel, typeof props.adoptTunnelId === "string" ? props.adoptTunnelId : undefined);
       return { id, props: outs, inputs: inputsOf(outs) };
     });
   }

@@ -1,9 +1,10 @@
 import { unknownValue } from "@pulumi/pulumi/runtime/rpc";
 import { describe, expect, it } from "vitest";
 import { certificateAuthoritySchema } from "../../sdk/schemas/certificate-authority";
+import { serverCertificateSchema } from "../../sdk/schemas/server-certificate";
 import { tunnelSchema } from "../../sdk/schemas/tunnel";
 import { tunnelTokenSchema } from "../../sdk/schemas/tunnel-token";
-import { checkInputs, diffInputs, UNKNOWN } from "./inputs";
+import { checkInputs, diffInputs, engineInputs, UNKNOWN } from "./inputs";
 
 describe("checkInputs", () => {
   it("uses the engine's own placeholder for unknown values", () => {
@@ -62,5 +63,19 @@ describe("diffInputs", () => {
   it("plans an update, not a replace, for fields that do not replace", () => {
     const diff = diffInputs(tunnelTokenSchema.inputs.shape, { tunnelId: "t", rotation: "1" }, { tunnelId: "t", rotation: "2" });
     expect(diff).toMatchObject({ changes: true, replaces: [] });
+  });
+});
+
+describe("engineInputs", () => {
+  it("types what check returned, leaving out the engine's own keys and hidden inputs", () => {
+    const checked = checkInputs(tunnelSchema, { displayName: "edge" }).inputs;
+    const typed = engineInputs(tunnelSchema, "create", { ...checked, __provider: "serialized", resourceUrn: "urn:pulumi:dev::p::t::edge" });
+    expect(typed).toEqual({ displayName: "edge" });
+  });
+
+  it("refuses inputs check would not return, or that lack a derived field the operation needs", () => {
+    expect(() => engineInputs(tunnelSchema, "create", { displayName: "" })).toThrow(expect.objectContaining({ code: "INPUTS_NOT_CHECKED", resource: "Tunnel" }));
+    const withoutRenewAt = checkInputs(serverCertificateSchema, { caCertificatePem: "pem", caPrivateKeyPem: "key", domain: "abcd1234.tunnel.anthropic.com" }).inputs;
+    expect(() => engineInputs(serverCertificateSchema, "create", withoutRenewAt, ["renewAt"])).toThrow(expect.objectContaining({ code: "INPUTS_NOT_CHECKED" }));
   });
 });

@@ -1,7 +1,8 @@
 import type * as pulumi from "@pulumi/pulumi";
-import type { z } from "zod";
+import { z } from "zod";
 import { SERIALIZED_PROVIDER_KEY, UNKNOWN } from "../../sdk/schemas/engine-values";
 import { fieldsWhere, type FieldShape, type ResourceSchema } from "../../sdk/schemas/field";
+import { ResourceOperationError } from "./errors";
 
 export { UNKNOWN } from "../../sdk/schemas/engine-values";
 
@@ -45,6 +46,43 @@ export function checkInputs<S extends FieldShape>(resource: ResourceSchema<S>, n
   const known = result.data as Partial<z.output<z.ZodObject<S>>>;
   const failures = (resource.rules ?? []).flatMap((rule) => rule(known as Record<string, unknown>));
   return { inputs: stripUndefined({ ...known, ...unknownOnly(news, unknownKeys) }), known, unknownKeys, failures };
+}
+
+/** A kind's input values as its schema types them, with the derived fields `derived` names present. */
+export type EngineInputs<S extends FieldShape, K extends keyof z.output<z.ZodObject<S>> = never> = z.output<z.ZodObject<S>> & {
+  [P in K]-?: NonNullable<z.output<z.ZodObject<S>>[P]>;
+};
+
+/**
+ * The inputs the engine passes to create or update, typed from the kind's schema. They are what
+ * check returned, so parsing them again changes nothing but the type: fields outside the schema
+ * (`__provider`, a hidden input such as the Tunnel's `resourceUrn`) are left out of the typed
+ * value, which the provider reads, not of the props it records. `derived` names the fields check
+ * computes that the operation needs. Anything else is a bug, reported as INPUTS_NOT_CHECKED.
+ */
+export function engineInputs<S extends FieldShape, const K extends keyof z.output<z.ZodObject<S>> = never>(
+  resource: ResourceSchema<S>,
+  operation: "create" | "update",
+  props: Props,
+  derived: readonly K[] = [],
+): EngineInputs<S, K> {
+  // Not strict: the engine's own keys and hidden inputs are there beside the schema's fields.
+  const result = z.object(resource.inputs.shape).safeParse(props, { reportInput: false });
+  const problems = result.success
+    ? derived.filter((key) => result.data[key] === undefined || result.data[key] === null).map((key) => `${String(key)} was not derived`)
+    : result.error.issues.map((issue) => failureFrom(issue).reason);
+  if (result.success && hasEvery(result.data, derived)) return result.data;
+  throw new ResourceOperationError({
+    resource: resource.typeName,
+    operation,
+    code: "INPUTS_NOT_CHECKED",
+    message: `${resource.typeName} ${operation} failed: its inputs are not what check returns (${problems.join("; ")})`,
+    hint: "run pulumi preview to see what check says, and report this if the preview passes",
+  });
+}
+
+function hasEvery<T, K extends keyof T>(value: T, keys: readonly K[]): value is T & { [P in K]-?: NonNullable<T[P]> } {
+  return keys.every((key) => value[key] !== undefined && value[key] !== null);
 }
 
 function failureFrom(issue: z.core.$ZodIssue): pulumi.dynamic.CheckFailure {

@@ -29,10 +29,10 @@ export function issuedAtFor(renewAt: string, policy: RenewalPolicy): Date {
  * Adds the derived `renewAt` to checked inputs once the renewal policy is known; a field still
  * unknown in preview counts as re-issuing (a new CA makes a new server certificate).
  */
-export function withRenewAt(checked: CheckedInputs<unknown>, olds: Props, shape: FieldShape, clock: Clock): Props {
-  const policy = checked.known as Partial<RenewalPolicy>;
-  if (checked.failures.length > 0 || typeof policy.validityDays !== "number" || typeof policy.renewBeforeDays !== "number") return checked.inputs;
+export function withRenewAt(checked: CheckedInputs<RenewalPolicy>, olds: Props, shape: FieldShape, clock: Clock): Props {
+  const { validityDays, renewBeforeDays } = checked.known;
+  if (checked.failures.length > 0 || typeof validityDays !== "number" || typeof renewBeforeDays !== "number") return checked.inputs;
   const reissuing = replacingChange(shape, olds, checked.inputs, ["renewAt"]);
-  const renewAt = deriveRenewAt({ olds, reissuing, policy: policy as RenewalPolicy, clock });
+  const renewAt = deriveRenewAt({ olds, reissuing, policy: { validityDays, renewBeforeDays }, clock });
   return { ...checked.inputs, renewAt };
 }
