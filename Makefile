@@ -57,7 +57,7 @@ test: toolchain build lint
 	npx vitest run --reporter=default --reporter=json --outputFile.json=.tools/test-results.json || { node scripts/test-summary.mjs .tools/test-results.json; exit 1; }
 	@node scripts/test-summary.mjs .tools/test-results.json
 
-# schema.json and docs/reference/ are generated from the zod schemas (sdk/schemas/) and the
+# schema.json and docs/reference/ are generated from the zod schemas (core/schemas/) and the
 # resource prose (sdk/resources/*.md); never edit them by hand.
 generate: build
 	node dist/scripts/generate-schema.js

@@ -3,9 +3,9 @@ import * as path from "node:path";
 import Anthropic from "@anthropic-ai/sdk";
 import { TunnelsClient } from "pulumi-mcp-tunnels/api";
 import { Agent, fetch as undiciFetch, request } from "undici";
-import { mintAccessToken } from "../emulator/test-support";
-import { ANTHROPIC_VERSION, TUNNELS_BETA } from "../sdk/api/contract";
-import { KEEP_ALIVE_TIMEOUT_MS, MAX_CONNECTIONS_PER_ORIGIN } from "../sdk/api/transport";
+import { mintAccessToken } from "../test/support/emulator-credentials";
+import { ANTHROPIC_VERSION, TUNNELS_BETA } from "../core/contract/tunnels-api";
+import { KEEP_ALIVE_TIMEOUT_MS, MAX_CONNECTIONS_PER_ORIGIN } from "../core/api/transport";
 import { REPO_ROOT } from "../test/harness/engine";
 import { summarize, type Summary } from "./stats";
 

@@ -1,4 +1,4 @@
-import { TOKEN_EXCHANGE_PATH } from "../sdk/api/contract";
+import { TOKEN_EXCHANGE_PATH } from "../core/contract/tunnels-api";
 import type { ServedRequest, TestEmulator } from "../test/harness/emulator";
 import { benchStack } from "./bench-stack";
 import { engineOptions } from "./engine-operations";

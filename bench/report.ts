@@ -5,7 +5,7 @@ import type { CryptoMeasurement } from "./local-crypto";
 import type { StackMeasurement } from "./provider-overhead";
 import { STACK_LABELS, type StackKind } from "./stack-programs";
 import { ratio, round, type Summary } from "./stats";
-import { MAX_CONNECTIONS_PER_ORIGIN } from "../sdk/api/transport";
+import { MAX_CONNECTIONS_PER_ORIGIN } from "../core/api/transport";
 
 export interface BenchResults {
   startedAt: string;

@@ -1,4 +1,4 @@
-import { SERIALIZED_PROVIDER_KEY } from "../sdk/schemas/engine-values";
+import { SERIALIZED_PROVIDER_KEY } from "../core/schemas/engine-values";
 
 /** What a stack's state costs, read from `pulumi stack export` (secrets stay encrypted, as stored). */
 export interface StateCost {

@@ -25,6 +25,7 @@ import { Store, type State } from "./state/store";
 
 // Shapes of what the control plane answers, and where connectors register, for tools beside the
 // emulator (test harnesses, twins, the demo) that should not reach into its folders.
+export { EMULATOR_FIXTURE } from "./state/fixture-ids";
 export { edgeUrlFor } from "./decided/constants";
 export type { McpCallResult } from "./data-path/mcp-call";
 export type { PresentedConnection } from "./data-path/edge-connections";

@@ -1,6 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
-import { generateCertificateAuthority } from "../sdk/pki";
+import { generateCertificateAuthority } from "../core/pki";
 import { checkTunnelDeploymentSettings } from "../sdk/resources/tunnel-deployment";
 import { badInputs, type BadInput, type ResourceKind } from "../test/fixtures/bad-inputs";
 import { provider as certificateAuthority } from "./certificate-authority";

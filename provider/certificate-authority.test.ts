@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkCaCertificatePem } from "../sdk/pki";
+import { checkCaCertificatePem } from "../core/pki";
 import { CertificateAuthorityProvider } from "./certificate-authority";
 import { FakeClock } from "./kit/clock";
 

@@ -1,5 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { certificateAuthoritySchema, type CertificateAuthorityOutputs } from "../sdk/schemas/certificate-authority";
+import { certificateAuthoritySchema, type CertificateAuthorityOutputs } from "../core/schemas/certificate-authority";
 import type { Clock } from "./kit/clock";
 import { inContext } from "./kit/errors";
 import { checkInputs, diffInputs, engineInputs, inputsFrom, type Props } from "./kit/inputs";

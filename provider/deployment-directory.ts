@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
-import { deploymentDirectorySchema, type DeploymentDirectoryInputs, type DeploymentDirectoryOutputs } from "../sdk/schemas/deployment-directory";
+import { deploymentDirectorySchema, type DeploymentDirectoryInputs, type DeploymentDirectoryOutputs } from "../core/schemas/deployment-directory";
 import { inContext } from "./kit/errors";
 import { checkInputs, diffInputs, engineInputs, inputsFrom, type Props } from "./kit/inputs";
 import { configure, forEngine, GONE } from "./kit/provider-module";

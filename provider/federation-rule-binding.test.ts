@@ -1,6 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { FederationRule } from "../sdk/api";
+import type { FederationRule } from "../core/api";
 import { FederationRuleBindingProvider } from "./federation-rule-binding";
 import type { ApiClients } from "./kit/clients";
 import { ProviderRuntime } from "./kit/runtime";

@@ -1,8 +1,8 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { DEFAULT_AUDIENCE, SCOPE_MANAGE_TUNNELS } from "../sdk/api/contract";
-import { isTunnelsApiError } from "../sdk/api/errors";
-import type { FederationRule } from "../sdk/api";
-import { federationRuleBindingSchema, type FederationRuleBindingOutputs } from "../sdk/schemas/federation-rule-binding";
+import { DEFAULT_AUDIENCE, SCOPE_MANAGE_TUNNELS } from "../core/contract/tunnels-api";
+import { isTunnelsApiError } from "../core/api/errors";
+import type { FederationRule } from "../core/api";
+import { federationRuleBindingSchema, type FederationRuleBindingOutputs } from "../core/schemas/federation-rule-binding";
 import { clientsFrom, type ApiClients } from "./kit/clients";
 import { inContext, ProviderError } from "./kit/errors";
 import { checkInputs, diffInputs, engineInputs, inputsFrom, type Props } from "./kit/inputs";

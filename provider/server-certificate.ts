@@ -1,5 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { serverCertificateSchema, type ServerCertificateOutputs } from "../sdk/schemas/server-certificate";
+import { serverCertificateSchema, type ServerCertificateOutputs } from "../core/schemas/server-certificate";
 import type { Clock } from "./kit/clock";
 import { inContext } from "./kit/errors";
 import { checkInputs, diffInputs, engineInputs, inputsFrom, type Props } from "./kit/inputs";

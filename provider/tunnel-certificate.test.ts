@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { TunnelsApiError } from "../sdk/api/errors";
+import { TunnelsApiError } from "../core/api/errors";
 import type { ApiClients } from "./kit/clients";
 import { FakeClock } from "./kit/clock";
 import { TunnelCertificateProvider } from "./tunnel-certificate";

@@ -1,8 +1,8 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { MAX_ACTIVE_CERTIFICATES_PER_TUNNEL } from "../sdk/api/contract";
-import { isTunnelsApiError } from "../sdk/api/errors";
-import type { TunnelCertificate as ApiCertificate } from "../sdk/api";
-import { tunnelCertificateSchema, type TunnelCertificateOutputs } from "../sdk/schemas/tunnel-certificate";
+import { MAX_ACTIVE_CERTIFICATES_PER_TUNNEL } from "../core/contract/tunnels-api";
+import { isTunnelsApiError } from "../core/api/errors";
+import type { TunnelCertificate as ApiCertificate } from "../core/api";
+import { tunnelCertificateSchema, type TunnelCertificateOutputs } from "../core/schemas/tunnel-certificate";
 import { clientsFrom, type ApiClients } from "./kit/clients";
 import type { Clock } from "./kit/clock";
 import { inContext, withCodes } from "./kit/errors";

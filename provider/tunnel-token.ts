@@ -1,6 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { isTunnelsApiError } from "../sdk/api/errors";
-import { rotationDueAt, scheduledRotationDueAt, tunnelTokenSchema, type TunnelTokenOutputs } from "../sdk/schemas/tunnel-token";
+import { isTunnelsApiError } from "../core/api/errors";
+import { rotationDueAt, scheduledRotationDueAt, tunnelTokenSchema, type TunnelTokenOutputs } from "../core/schemas/tunnel-token";
 import { clientsFrom, type ApiClients } from "./kit/clients";
 import { addDays, type Clock } from "./kit/clock";
 import { inContext } from "./kit/errors";

@@ -1,9 +1,9 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { CREATE_LOOKUP_CLOCK_SLACK_MS } from "../sdk/api/create-without-duplicates";
-import { isTunnelsApiError } from "../sdk/api/errors";
-import { DEFAULT_LONGEST_CALL_MS } from "../sdk/api/retry-budget";
-import type { Tunnel as ApiTunnel } from "../sdk/api";
-import { tunnelSchema, type TunnelOutputs } from "../sdk/schemas/tunnel";
+import { CREATE_LOOKUP_CLOCK_SLACK_MS } from "../core/api/create-without-duplicates";
+import { isTunnelsApiError } from "../core/api/errors";
+import { DEFAULT_LONGEST_CALL_MS } from "../core/api/retry-budget";
+import type { Tunnel as ApiTunnel } from "../core/api";
+import { tunnelSchema, type TunnelOutputs } from "../core/schemas/tunnel";
 import { clientsFrom, type ApiClients } from "./kit/clients";
 import { systemClock, type Clock } from "./kit/clock";
 import { journalFrom, RESOURCE_URN_INPUT, type CreateAttempt, type CreateJournal } from "./kit/create-journal";

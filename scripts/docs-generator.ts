@@ -1,4 +1,4 @@
-import { typeToken } from "../sdk/schemas/field";
+import { typeToken } from "../core/schemas/field";
 import { packageModel, type FieldModel, type GeneratorSources, type PackageModel, type ResourceModel, type TypeModel } from "./schema-generator";
 
 /**
@@ -122,7 +122,7 @@ function exampleSection(resource: ResourceModel, example: Example | undefined, n
 function resourcePage(resource: ResourceModel, model: PackageModel, example: Example | undefined): string {
   const kebab = kebabCase(resource.typeName);
   const sections: string[] = [
-    header([`sdk/schemas/${kebab}.ts`, `sdk/resources/${kebab}.md`]) + `# ${resource.typeName}`,
+    header([`core/schemas/${kebab}.ts`, `sdk/resources/${kebab}.md`]) + `# ${resource.typeName}`,
     resource.prose,
     [
       `- **Class**: ${code(resource.typeName)} from ${code(model.info.npmPackage)}`,
@@ -204,9 +204,9 @@ function indexPage(model: PackageModel): string {
   const components = model.resources.filter((r) => r.isComponent);
   const row = (r: ResourceModel): string[] => [`[${r.typeName}](${kebabCase(r.typeName)}.md)`, cell(firstSentence(r.prose))];
   const sections = [
-    header(["sdk/schemas/", "sdk/resources/*.md"]) + "# Reference",
+    header(["core/schemas/", "sdk/resources/*.md"]) + "# Reference",
     `Every resource and component in ${code(model.info.npmPackage)}. The same contract is published as a Pulumi package schema in [\`schema.json\`](../../schema.json) ` +
-      `(package ${code("mcp-tunnels")}, version ${model.info.version}); both are generated from the zod schemas in \`sdk/schemas/\`.`,
+      `(package ${code("mcp-tunnels")}, version ${model.info.version}); both are generated from the zod schemas in \`core/schemas/\`.`,
     "## Resources",
     table(["Resource", "Summary"], resources.map(row)),
   ];

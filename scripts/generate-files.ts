@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { RESOURCE_REGISTRY, SHARED_TYPE_NAMES } from "../sdk/schemas/index";
+import { RESOURCE_REGISTRY, SHARED_TYPE_NAMES } from "../core/schemas/index";
 import { DOCS_DIR, generateDocs, kebabCase, type Example } from "./docs-generator";
 import { generateSchemaJson, type GeneratorSources } from "./schema-generator";
 

@@ -5,9 +5,9 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { field, type ResourceSchema } from "../sdk/schemas/field";
-import { COMPONENT_SCHEMAS, RESOURCE_SCHEMAS } from "../sdk/schemas/index";
-import { COMPONENT_TYPE } from "../sdk/schemas/tunnel-deployment";
+import { field, type ResourceSchema } from "../core/schemas/field";
+import { COMPONENT_SCHEMAS, RESOURCE_SCHEMAS } from "../core/schemas/index";
+import { COMPONENT_TYPE } from "../core/schemas/tunnel-deployment";
 import { generateDocs } from "./docs-generator";
 import { constructorStatement, generatedDocs, generatedSchema, readSources, repoRoot, SCHEMA_FILE, staleDocs } from "./generate-files";
 import { generateNodejsSdk, hermeticPulumiEnv } from "./generate-nodejs-sdk";
@@ -36,7 +36,7 @@ describe("generated files", () => {
     }
     for (const file of staleDocs(ROOT, docs)) problems.push(`${file}: no longer generated (its resource is gone)`);
     if (problems.length > 0) {
-      expect.fail(`generated files are out of date with sdk/schemas and sdk/resources/*.md:\n  ${problems.join("\n  ")}\nRun \`make generate\` and commit the result.`);
+      expect.fail(`generated files are out of date with core/schemas and sdk/resources/*.md:\n  ${problems.join("\n  ")}\nRun \`make generate\` and commit the result.`);
     }
   });
 
@@ -52,7 +52,7 @@ describe("the schema model of the real resources", () => {
   const resource = (typeName: string): ResourceModel => model.resources.find((r) => r.typeName === typeName)!;
   const names = (fields: { name: string }[]): string[] => fields.map((f) => f.name);
 
-  it("covers every resource and component in sdk/schemas/index.ts", () => {
+  it("covers every resource and component in core/schemas/index.ts", () => {
     expect(names(model.resources.map((r) => ({ name: r.typeName })))).toEqual([...RESOURCE_SCHEMAS, ...COMPONENT_SCHEMAS].map((s) => s.typeName));
     expect(model.resources.filter((r) => r.isComponent).map((r) => r.typeName)).toEqual(COMPONENT_SCHEMAS.map((s) => s.typeName));
   });

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { fieldMetadata, type FieldMeta, type FieldShape, type ResourceSchema } from "../sdk/schemas/field";
+import { fieldMetadata, type FieldMeta, type FieldShape, type ResourceSchema } from "../core/schemas/field";
 
 /**
  * schema.json from the zod schemas and their field metadata. Pure: the caller reads the prose
@@ -27,7 +27,7 @@ export interface ResourceSource {
 export interface GeneratorSources {
   info: PackageInfo;
   resources: ResourceSource[];
-  /** Shared type names by field path (see SHARED_TYPE_NAMES in sdk/schemas/index.ts). */
+  /** Shared type names by field path (see SHARED_TYPE_NAMES in core/schemas/index.ts). */
   typeNames: Readonly<Record<string, string>>;
 }
 
@@ -93,7 +93,7 @@ class SharedTypes {
     }
     if (JSON.stringify(seen.type) !== JSON.stringify(type)) {
       throw new Error(
-        `shared type ${type.name} is declared differently at ${seen.path} and at ${path}: give one of them another name in SHARED_TYPE_NAMES (sdk/schemas/index.ts)`,
+        `shared type ${type.name} is declared differently at ${seen.path} and at ${path}: give one of them another name in SHARED_TYPE_NAMES (core/schemas/index.ts)`,
       );
     }
     return seen.type as T;

@@ -5,6 +5,6 @@ export { FederationRuleBinding, type FederationRuleBindingArgs } from "./resourc
 export { CertificateAuthority, type CertificateAuthorityArgs } from "./resources/certificate-authority";
 export { ServerCertificate, type ServerCertificateArgs } from "./resources/server-certificate";
 export { DeploymentDirectory, type DeploymentDirectoryArgs } from "./resources/deployment-directory";
-export type { ComposeProject, ProjectDirectory, ProjectFile } from "./deploy/compose-project";
-export type { KeyAlgorithm } from "./pki/key-algorithm";
+export type { ComposeProject, ProjectDirectory, ProjectFile } from "../core/deploy/compose-project";
+export type { KeyAlgorithm } from "../core/pki/key-algorithm";
 export { TunnelDeployment, TunnelDeploymentSettingsError, type TunnelDeploymentArgs } from "./resources/tunnel-deployment";

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { stringify } from "yaml";
-import { DEFAULT_AUDIENCE, PRODUCTION_BASE_URL } from "../sdk/api/contract";
+import { DEFAULT_AUDIENCE, PRODUCTION_BASE_URL } from "../core/contract/tunnels-api";
 import { ContainerFs, NetworkNamespace, type ContainerContext, type ContainerUser, type Mount, type OutsideWorld, type TwinMain } from "./container";
 import { runSetup } from "./setup";
 

@@ -7,7 +7,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import { parseConnectorArgs, startConnector } from "./connector";
 import { ContainerFs, loopbackSubnet, NetworkNamespace, type RunningTwin } from "./container";
 import { LogBook } from "./log-book.test-support";
-import { REGISTRATION_HEADER, TunnelMux, type TunnelWireError } from "./tunnel-wire";
+import { REGISTRATION_HEADER, TunnelMux, type TunnelWireError } from "../emulator/data-path/tunnel-wire";
 
 const TOKEN = "mcpt_connector-test-token-not-a-real-one";
 const DOCUMENTED_ARGV = ["tunnel", "--no-autoupdate", "run", "--url", "http://localhost:8080"];

@@ -3,7 +3,7 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocket, type RawData } from "ws";
 import { ContainerFsError, exitedTwin, type ContainerContext, type RunningTwin, type TwinMain } from "./container";
-import { CLOSE_CODE, HA_CONNECTIONS, REGISTRATION_HEADER, TunnelMux, TunnelWireError, type IncomingStream } from "./tunnel-wire";
+import { CLOSE_CODE, HA_CONNECTIONS, REGISTRATION_HEADER, TunnelMux, TunnelWireError, type IncomingStream } from "../emulator/data-path/tunnel-wire";
 
 /**
  * cloudflared's role: `tunnel [--no-autoupdate] run [--url http://host:port] [--token T]`, token

@@ -15,7 +15,7 @@ import { Agent, fetch as undiciFetch } from "undici";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { stringify } from "yaml";
-import { generateCertificateAuthority, issueServerCertificate, type GeneratedCertificate } from "../sdk/pki";
+import { generateCertificateAuthority, issueServerCertificate, type GeneratedCertificate } from "../core/pki";
 import { ContainerFs, loopbackSubnet, NetworkNamespace, type ContainerContext, type ContainerUser, type RunningTwin } from "./container";
 import { startProxy, proxyTwin, webSocketStream } from "./proxy";
 

@@ -9,8 +9,8 @@ import {
   PRODUCTION_BASE_URL,
   TOKEN_EXCHANGE_PATH,
   TUNNELS_BETA,
-} from "../sdk/api/contract";
-import { generateCertificateAuthority, issueServerCertificate, type KeyAlgorithm } from "../sdk/pki";
+} from "../core/contract/tunnels-api";
+import { generateCertificateAuthority, issueServerCertificate, type KeyAlgorithm } from "../core/pki";
 import { ContainerFsError, type ContainerContext, type RunningTwin, type TwinMain } from "./container";
 
 /**

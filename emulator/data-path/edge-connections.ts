@@ -1,4 +1,4 @@
-import { CLOSE_CODE, type TunnelMux } from "../../twin/tunnel-wire";
+import { CLOSE_CODE, type TunnelMux } from "./tunnel-wire";
 import type { State } from "../state/store";
 
 /** One registered connector connection (one of a connector's HA connections). */

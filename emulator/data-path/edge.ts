@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { STATUS_CODES, type IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
-import { HA_CONNECTIONS, REGISTRATION_HEADER, TunnelMux, type TunnelWireErrorCode } from "../../twin/tunnel-wire";
+import { HA_CONNECTIONS, REGISTRATION_HEADER, TunnelMux, type TunnelWireErrorCode } from "./tunnel-wire";
 import { EDGE_CONNECT_PATH, EDGE_LOCATION } from "../decided/constants";
 import { errorBody } from "../http/errors";
 import { isLoopbackPeer } from "../http/loopback";

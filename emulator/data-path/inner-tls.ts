@@ -1,6 +1,6 @@
 import type { Duplex } from "node:stream";
 import { connect, type PeerCertificate, type TLSSocket } from "node:tls";
-import type { ServerCertificateFailure } from "../../sdk/pki";
+import type { ServerCertificateFailure } from "../../core/pki";
 import type { Clock } from "../state/clock";
 import type { State, TunnelRecord } from "../state/store";
 import { loadPki } from "./pki-loader";

@@ -1,7 +1,7 @@
 import type { TLSSocket } from "node:tls";
 import { Agent, fetch as undiciFetch } from "undici";
 import { z } from "zod";
-import { TunnelWireError } from "../../twin/tunnel-wire";
+import { TunnelWireError } from "./tunnel-wire";
 import { FIELD_LIMITS, MCP_CALL_MAX_TIMEOUT_MS, MCP_CALL_TIMEOUT_MS } from "../decided/constants";
 import { ApiError } from "../http/errors";
 import type { Clock } from "../state/clock";

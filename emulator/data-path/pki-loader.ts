@@ -1,10 +1,10 @@
-// sdk/pki pulls in @peculiar/x509, the slowest module to load; the emulator needs it only for
+// core/pki pulls in @peculiar/x509, the slowest module to load; the emulator needs it only for
 // certificate uploads and probes, so it loads on first use to keep start-up fast.
-type Pki = typeof import("../../sdk/pki");
+type Pki = typeof import("../../core/pki");
 
 let loading: Promise<Pki> | undefined;
 
 export function loadPki(): Promise<Pki> {
-  loading ??= import("../../sdk/pki/index.js");
+  loading ??= import("../../core/pki/index.js");
   return loading;
 }

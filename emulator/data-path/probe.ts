@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { ServerCertificateFailure } from "../../sdk/pki";
+import type { ServerCertificateFailure } from "../../core/pki";
 import { PROBE_TIMEOUT_MS } from "../decided/constants";
 import { notFound } from "../http/errors";
 import type { Clock } from "../state/clock";

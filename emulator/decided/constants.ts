@@ -1,5 +1,5 @@
 // Values the API contract (docs/tunnels-api.md) leaves to the emulator. Values the client also
-// needs live in sdk/api/contract.ts; these only shape the emulator's own behaviour.
+// needs live in core/contract/tunnels-api.ts; these only shape the emulator's own behaviour.
 
 export const CONTROL_PLANE_PREFIX = "/_emulator/";
 export const OIDC_ISSUER_PATH = "/_emulator/oidc";

@@ -1,4 +1,4 @@
-import { ERROR_TYPE_BY_STATUS, RETRY_AFTER_SECONDS } from "../../sdk/api/contract";
+import { ERROR_TYPE_BY_STATUS, RETRY_AFTER_SECONDS } from "../../core/contract/tunnels-api";
 
 export type ErrorType =
   | (typeof ERROR_TYPE_BY_STATUS)[keyof typeof ERROR_TYPE_BY_STATUS]

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
-import { EMULATOR_FIXTURE } from "../../sdk/api/contract";
+import { EMULATOR_FIXTURE } from "../state/fixture-ids";
 import { OLDEST_ANTHROPIC_VERSION } from "../decided/constants";
 import { invalidRequest } from "./errors";
 

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from "node:http";
-import { MAX_REQUEST_BODY_BYTES } from "../../sdk/api/contract";
+import { MAX_REQUEST_BODY_BYTES } from "../../core/contract/tunnels-api";
 import { ApiError, invalidRequest } from "./errors";
 
 export class BodyTooLargeError extends ApiError {

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { EMULATOR_FIXTURE, TUNNELS_BETA } from "../../sdk/api/contract";
+import { TUNNELS_BETA } from "../../core/contract/tunnels-api";
+import { EMULATOR_FIXTURE } from "../state/fixture-ids";
 import { CONTROL_PLANE_PREFIX } from "../decided/constants";
 import { authenticate, authorizeAdmin, authorizeTunnels, type Principal } from "../identity/auth";
 import * as ids from "../state/ids";

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
-import { SCOPE_MANAGE_TUNNELS, SCOPE_ORG_ADMIN } from "../../sdk/api/contract";
+import { SCOPE_MANAGE_TUNNELS, SCOPE_ORG_ADMIN } from "../../core/contract/tunnels-api";
 import { forbidden, unauthenticated } from "../http/errors";
 import { header, normalizeWorkspaceId } from "../http/headers";
 import type { Clock } from "../state/clock";

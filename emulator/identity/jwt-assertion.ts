@@ -1,5 +1,5 @@
 import type { JWTPayload, JWTVerifyGetKey } from "jose";
-import { JWT_CLOCK_SKEW_SECONDS } from "../../sdk/api/contract";
+import { JWT_CLOCK_SKEW_SECONDS } from "../../core/contract/tunnels-api";
 import { ASYMMETRIC_JWT_ALGORITHMS } from "../decided/constants";
 import { epochSeconds } from "../state/clock";
 import type { IssuerRecord, RuleMatch } from "../state/store";

@@ -1,15 +1,6 @@
 import { z } from "zod";
-import {
-  EMULATOR_FIXTURE,
-  FEDERATION_RULE_ID_PATTERN,
-  JWT_BEARER_GRANT,
-  JWT_CLOCK_SKEW_SECONDS,
-  MAX_IDENTITY_TOKEN_BYTES,
-  MIN_ACCESS_TOKEN_LIFETIME_SECONDS,
-  ORGANIZATION_ID_PATTERN,
-  TOKEN_EXCHANGE_PATH,
-  WORKSPACE_ID_PATTERN,
-} from "../../sdk/api/contract";
+import { FEDERATION_RULE_ID_PATTERN, JWT_BEARER_GRANT, JWT_CLOCK_SKEW_SECONDS, MAX_IDENTITY_TOKEN_BYTES, MIN_ACCESS_TOKEN_LIFETIME_SECONDS, ORGANIZATION_ID_PATTERN, TOKEN_EXCHANGE_PATH, WORKSPACE_ID_PATTERN } from "../../core/contract/tunnels-api";
+import { EMULATOR_FIXTURE } from "../state/fixture-ids";
 import { PRUNE_GRACE_SECONDS } from "../decided/constants";
 import type { EmulatorContext } from "../http/emulator-context";
 import { ApiError, invalidRequest } from "../http/errors";

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { ADMIN_LIST_LIMIT } from "../../sdk/api/contract";
+import { ADMIN_LIST_LIMIT } from "../../core/contract/tunnels-api";
 import { conflict, notFound } from "../http/errors";
 import { paginate, parseListQuery } from "../http/pagination";
 import { principalOf, type Route } from "../http/router";

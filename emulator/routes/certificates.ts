@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { CONFLICT_MESSAGE_PREFIX, ID_PREFIX, MAX_ACTIVE_CERTIFICATES_PER_TUNNEL, TUNNEL_LIST_LIMIT } from "../../sdk/api/contract";
+import { CONFLICT_MESSAGE_PREFIX, ID_PREFIX, MAX_ACTIVE_CERTIFICATES_PER_TUNNEL, TUNNEL_LIST_LIMIT } from "../../core/contract/tunnels-api";
 import { loadPki } from "../data-path/pki-loader";
 import { conflict, invalidRequest, notFound } from "../http/errors";
 import { paginate, parseListQuery } from "../http/pagination";

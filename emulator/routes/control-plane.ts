@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { DEFAULT_AUDIENCE } from "../../sdk/api/contract";
+import { DEFAULT_AUDIENCE } from "../../core/contract/tunnels-api";
 import type { Edge } from "../data-path/edge";
 import { presentConnection } from "../data-path/edge-connections";
 import { callMcp, mcpCallBody } from "../data-path/mcp-call";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { DEFAULT_ISSUER_MAX_JWT_LIFETIME_SECONDS, ID_PREFIX } from "../../sdk/api/contract";
+import { DEFAULT_ISSUER_MAX_JWT_LIFETIME_SECONDS, ID_PREFIX } from "../../core/contract/tunnels-api";
 import { ADMIN_NAME_MAX_CHARS, FIELD_LIMITS, MAX_JWT_LIFETIME_SECONDS_RANGE } from "../decided/constants";
 import { conflict, forbidden } from "../http/errors";
 import type { Route } from "../http/router";

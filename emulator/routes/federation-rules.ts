@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ADMIN_LIST_LIMIT, DEFAULT_RULE_TOKEN_LIFETIME_SECONDS, ID_PREFIX, SCOPE_MANAGE_TUNNELS, SCOPE_ORG_ADMIN, WORKSPACE_ID_PATTERN } from "../../sdk/api/contract";
+import { ADMIN_LIST_LIMIT, DEFAULT_RULE_TOKEN_LIFETIME_SECONDS, ID_PREFIX, SCOPE_MANAGE_TUNNELS, SCOPE_ORG_ADMIN, WORKSPACE_ID_PATTERN } from "../../core/contract/tunnels-api";
 import { ADMIN_DESCRIPTION_MAX_CHARS, ADMIN_NAME_MAX_CHARS, FIELD_LIMITS, TOKEN_LIFETIME_SECONDS_RANGE } from "../decided/constants";
 import { conflict, forbidden, invalidRequest } from "../http/errors";
 import { normalizeWorkspaceId } from "../http/headers";

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { ADMIN_LIST_LIMIT, EMULATOR_FIXTURE, WORKSPACE_ID_PATTERN } from "../../sdk/api/contract";
+import { ADMIN_LIST_LIMIT, WORKSPACE_ID_PATTERN } from "../../core/contract/tunnels-api";
+import { EMULATOR_FIXTURE } from "../state/fixture-ids";
 import { WORKSPACE_ROLES, type WorkspaceRole } from "../decided/constants";
 import { conflict, invalidRequest, notFound } from "../http/errors";
 import { normalizeWorkspaceId } from "../http/headers";

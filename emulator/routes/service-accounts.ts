@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ID_PREFIX } from "../../sdk/api/contract";
+import { ID_PREFIX } from "../../core/contract/tunnels-api";
 import { ADMIN_DESCRIPTION_MAX_CHARS, ADMIN_NAME_MAX_CHARS } from "../decided/constants";
 import type { Route } from "../http/router";
 import type { ServiceAccountRecord, State } from "../state/store";

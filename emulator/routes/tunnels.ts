@@ -7,7 +7,7 @@ import {
   MAX_ACTIVE_TUNNELS_PER_ORGANIZATION,
   MAX_ROTATE_REASON_CHARS,
   TUNNEL_LIST_LIMIT,
-} from "../../sdk/api/contract";
+} from "../../core/contract/tunnels-api";
 import { conflict, notFound } from "../http/errors";
 import { paginate, parseListQuery } from "../http/pagination";
 import { principalOf, type Route } from "../http/router";

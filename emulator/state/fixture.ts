@@ -1,11 +1,5 @@
-import {
-  DEFAULT_AUDIENCE,
-  DEFAULT_ISSUER_MAX_JWT_LIFETIME_SECONDS,
-  DEFAULT_RULE_TOKEN_LIFETIME_SECONDS,
-  EMULATOR_FIXTURE,
-  SCOPE_MANAGE_TUNNELS,
-  SCOPE_ORG_ADMIN,
-} from "../../sdk/api/contract";
+import { DEFAULT_AUDIENCE, DEFAULT_ISSUER_MAX_JWT_LIFETIME_SECONDS, DEFAULT_RULE_TOKEN_LIFETIME_SECONDS, SCOPE_MANAGE_TUNNELS, SCOPE_ORG_ADMIN } from "../../core/contract/tunnels-api";
+import { EMULATOR_FIXTURE } from "./fixture-ids";
 import { OidcIssuer } from "../identity/oidc-issuer";
 import type { IssuerRecord, State } from "./store";
 

@@ -1,5 +1,5 @@
 import { randomBytes, randomInt } from "node:crypto";
-import { BASE58_ALPHABET, ID_PREFIX, TUNNEL_DOMAIN_SUFFIX } from "../../sdk/api/contract";
+import { BASE58_ALPHABET, ID_PREFIX, TUNNEL_DOMAIN_SUFFIX } from "../../core/contract/tunnels-api";
 import { ACCESS_TOKEN_PREFIX, TUNNEL_TOKEN_PREFIX } from "../decided/constants";
 
 const DOMAIN_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";

@@ -1,4 +1,4 @@
-import { EMULATOR_FIXTURE } from "../../sdk/api/contract";
+import { EMULATOR_FIXTURE } from "./fixture-ids";
 import { IMPLICIT_DEFAULT_WORKSPACE_ROLE, type WorkspaceRole } from "../decided/constants";
 import type { MembershipRecord, ServiceAccountRecord, State } from "./store";
 

@@ -1,6 +1,6 @@
 import type { JsonWebKey } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { writePrivateFileSync } from "../../sdk/api/private-file";
+import { writePrivateFileSync } from "../../core/api/private-file";
 import { STATE_FILE_FORMAT, STATE_FILE_VERSION } from "../decided/constants";
 import type { State } from "./store";
 

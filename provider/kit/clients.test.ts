@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { AdminClient, TunnelsClient } from "../../sdk/api";
+import type { AdminClient, TunnelsClient } from "../../core/api";
 import { clientsFrom, type ClientFactory } from "./clients";
 import { ProviderRuntime } from "./runtime";
 

@@ -1,4 +1,4 @@
-import type { AdminClient, TunnelsClient } from "../../sdk/api";
+import type { AdminClient, TunnelsClient } from "../../core/api";
 import { providerRuntime, type ProviderRuntime } from "./runtime";
 
 /** How a provider reaches the API; tests hand in clients pointed at an emulator. */
@@ -17,8 +17,8 @@ export interface ClientFactory {
  * starts for every engine operation, and a no-change preview of most resources calls no API.
  */
 const loadedOnFirstUse: ClientFactory = {
-  tunnels: (env) => new (require("../../sdk/api") as typeof import("../../sdk/api")).TunnelsClient({ env }),
-  admin: (env) => new (require("../../sdk/api") as typeof import("../../sdk/api")).AdminClient({ env }),
+  tunnels: (env) => new (require("../../core/api") as typeof import("../../core/api")).TunnelsClient({ env }),
+  admin: (env) => new (require("../../core/api") as typeof import("../../core/api")).AdminClient({ env }),
 };
 
 const perRuntime = new WeakMap<ProviderRuntime, ApiClients>();

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { TunnelsClient } from "../../sdk/api";
+import { TunnelsClient } from "../../core/api";
 import { CreateJournal, journalFrom, type CreateAttempt } from "./create-journal";
 import { ProviderRuntime } from "./runtime";
 

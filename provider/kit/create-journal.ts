@@ -1,8 +1,8 @@
 import { mkdir, readFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { resolveApiTarget } from "../../sdk/api/credentials";
-import { writePrivateFile } from "../../sdk/api/private-file";
-import { cacheDirectory, sha256Hex } from "../../sdk/api/token-cache-path";
+import { resolveApiTarget } from "../../core/api/credentials";
+import { writePrivateFile } from "../../core/api/private-file";
+import { cacheDirectory, sha256Hex } from "../../core/api/token-cache-path";
 import { providerRuntime, type ProviderRuntime } from "./runtime";
 
 /**

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { TunnelsApiError } from "../../sdk/api/errors";
-import { PkiError } from "../../sdk/pki/errors";
+import { TunnelsApiError } from "../../core/api/errors";
+import { PkiError } from "../../core/pki/errors";
 import { forgetCredentialsFailure, inContext, ProviderError, ResourceOperationError, withCodes } from "./errors";
 import { forEngine } from "./provider-module";
 

@@ -1,5 +1,5 @@
-import { isTunnelsApiError, type TunnelsApiError, type TunnelsErrorCode } from "../../sdk/api/errors";
-import { PkiError, type PkiErrorCode } from "../../sdk/pki/errors";
+import { isTunnelsApiError, type TunnelsApiError, type TunnelsErrorCode } from "../../core/api/errors";
+import { PkiError, type PkiErrorCode } from "../../core/pki/errors";
 
 /** Stable codes of provider failures: callers and tests branch on these, never on message wording. */
 export const PROVIDER_ERROR_CODES = [

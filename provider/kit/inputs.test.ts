@@ -1,9 +1,9 @@
 import { unknownValue } from "@pulumi/pulumi/runtime/rpc";
 import { describe, expect, it } from "vitest";
-import { certificateAuthoritySchema } from "../../sdk/schemas/certificate-authority";
-import { serverCertificateSchema } from "../../sdk/schemas/server-certificate";
-import { tunnelSchema } from "../../sdk/schemas/tunnel";
-import { tunnelTokenSchema } from "../../sdk/schemas/tunnel-token";
+import { certificateAuthoritySchema } from "../../core/schemas/certificate-authority";
+import { serverCertificateSchema } from "../../core/schemas/server-certificate";
+import { tunnelSchema } from "../../core/schemas/tunnel";
+import { tunnelTokenSchema } from "../../core/schemas/tunnel-token";
 import { checkInputs, diffInputs, engineInputs, UNKNOWN } from "./inputs";
 
 describe("checkInputs", () => {

@@ -1,10 +1,10 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { SERIALIZED_PROVIDER_KEY, UNKNOWN } from "../../sdk/schemas/engine-values";
-import { fieldsWhere, type FieldShape, type ResourceSchema } from "../../sdk/schemas/field";
+import { SERIALIZED_PROVIDER_KEY, UNKNOWN } from "../../core/schemas/engine-values";
+import { fieldsWhere, type FieldShape, type ResourceSchema } from "../../core/schemas/field";
 import { ResourceOperationError } from "./errors";
 
-export { UNKNOWN } from "../../sdk/schemas/engine-values";
+export { UNKNOWN } from "../../core/schemas/engine-values";
 
 export type Props = Record<string, unknown>;
 

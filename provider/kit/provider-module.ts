@@ -1,5 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
-import type { ResourceSchema } from "../../sdk/schemas/field";
+import type { ResourceSchema } from "../../core/schemas/field";
 import { ResourceOperationError, type ProviderOperation } from "./errors";
 import { providerRuntime } from "./runtime";
 

@@ -1,6 +1,6 @@
 import { addDays, DAY_MS, type Clock } from "./clock";
 import { replacingChange, type CheckedInputs, type Props } from "./inputs";
-import type { FieldShape } from "../../sdk/schemas/field";
+import type { FieldShape } from "../../core/schemas/field";
 
 export interface RenewalPolicy {
   validityDays: number;

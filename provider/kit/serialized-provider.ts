@@ -1,7 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 
-/** A custom resource kind (`sdk/schemas/registry.ts`), which names its provider module. */
-export type { ResourceKind } from "../../sdk/schemas/registry";
+/** A custom resource kind (`core/schemas/registry.ts`), which names its provider module. */
+export type { ResourceKind } from "../../core/schemas/registry";
 
 /**
  * The object Pulumi serializes into every resource's state. It captures only a module name: each

@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
-import { parsePreviewJson } from "../plan/preview-json";
-import { summarizePlan } from "../plan/plan-summary";
+import { parsePreviewJson } from "../../core/plan/preview-json";
+import { summarizePlan } from "../../core/plan/plan-summary";
 import { EXIT, UsageError, type Command } from "./command-line";
 
 export interface PlanInput {

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { ComposeProject } from "../deploy/compose-project";
-import { entryOf } from "../schemas/registry";
+import type { ComposeProject } from "../../core/deploy/compose-project";
+import { entryOf } from "../../core/schemas/registry";
 import { resourceClass, type ArgsOf } from "./tunnels-resource";
 
 const entry = entryOf("deployment-directory");

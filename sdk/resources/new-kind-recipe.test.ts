@@ -2,8 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { packageModel } from "../../scripts/schema-generator";
-import { field, typeToken } from "../schemas/field";
-import { customResource } from "../schemas/registry";
+import { field, typeToken } from "../../core/schemas/field";
+import { customResource } from "../../core/schemas/registry";
 import { resourceClass, type ArgsOf } from "./tunnels-resource";
 
 // CONTRIBUTING.md's recipe for a new resource kind, followed for a throwaway `widget`: the schema,

@@ -1,4 +1,4 @@
-import { entryOf } from "../schemas/registry";
+import { entryOf } from "../../core/schemas/registry";
 import { resourceClass, type ArgsOf } from "./tunnels-resource";
 
 const entry = entryOf("tunnel-certificate");

@@ -1,11 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
-import { renderComposeEnv, renderComposeProject } from "../deploy/compose-project";
-import type { DeploymentFacts, UpstreamPolicy } from "../deploy/deployment-facts";
-import { renderHelmValues, renderKubernetesSecrets, secretsChecksum } from "../deploy/helm-values";
-import { mcpServerUrls, renderProxyConfig } from "../deploy/proxy-config";
-import type { ComposeProject } from "../deploy/compose-project";
-import type { SettableInputs } from "../schemas/field";
-import { SERVER_CERTIFICATE_DEFAULTS } from "../schemas/server-certificate";
+import { renderComposeEnv, renderComposeProject } from "../../core/deploy/compose-project";
+import type { DeploymentFacts, UpstreamPolicy } from "../../core/deploy/deployment-facts";
+import { renderHelmValues, renderKubernetesSecrets, secretsChecksum } from "../../core/deploy/helm-values";
+import { mcpServerUrls, renderProxyConfig } from "../../core/deploy/proxy-config";
+import type { ComposeProject } from "../../core/deploy/compose-project";
+import type { SettableInputs } from "../../core/schemas/field";
+import { SERVER_CERTIFICATE_DEFAULTS } from "../../core/schemas/server-certificate";
 import {
   COMPONENT_TYPE,
   FULL_HOSTNAME_ROUTE_PATTERN,
@@ -13,7 +13,7 @@ import {
   tunnelDeploymentSchema,
   type RouteSpec,
   type TunnelDeploymentSettings,
-} from "../schemas/tunnel-deployment";
+} from "../../core/schemas/tunnel-deployment";
 import { CertificateAuthority } from "./certificate-authority";
 import { FederationRuleBinding } from "./federation-rule-binding";
 import { ServerCertificate } from "./server-certificate";

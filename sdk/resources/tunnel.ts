@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { RESOURCE_URN_INPUT } from "../../provider/kit/create-journal";
-import { typeToken } from "../schemas/field";
-import { entryOf } from "../schemas/registry";
+import { typeToken } from "../../core/schemas/field";
+import { entryOf } from "../../core/schemas/registry";
 import { resourceClass, type ArgsOf } from "./tunnels-resource";
 
 const entry = entryOf("tunnel");

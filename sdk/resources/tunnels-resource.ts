@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { fieldsWhere, TYPE_MODULE, type ResourceSchema, type ResourceState, type SettableInputs } from "../schemas/field";
-import type { ResourceKindEntry } from "../schemas/registry";
+import { fieldsWhere, TYPE_MODULE, type ResourceSchema, type ResourceState, type SettableInputs } from "../../core/schemas/field";
+import type { ResourceKindEntry } from "../../core/schemas/registry";
 import { serializedProviderFor } from "../../provider/kit/serialized-provider";
 
 /** A resource's arguments, derived from its schema: every settable input, each a Pulumi Input. */

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { mintAccessToken, mintAdminToken } from "../../emulator/test-support";
-import { EMULATOR_FIXTURE } from "../../sdk/api/contract";
-import { AdminClient, TunnelsApiError } from "../../sdk/api/index";
+import { mintAccessToken, mintAdminToken } from "../support/emulator-credentials";
+import { EMULATOR_FIXTURE } from "../../emulator/index";
+import { AdminClient, TunnelsApiError } from "../../core/api/index";
 import { startHarness, type Harness } from "./support";
 
 let harness: Harness;

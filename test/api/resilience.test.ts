@@ -1,8 +1,8 @@
 import { createServer, connect, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { MAX_CONNECTIONS_PER_ORIGIN } from "../../sdk/api/transport";
-import { FakeRetryClock } from "../../sdk/api/testing";
-import { RETRY_BUDGET, TunnelsApiError, type ApiClientOptions, type TunnelsClient } from "../../sdk/api/index";
+import { MAX_CONNECTIONS_PER_ORIGIN } from "../../core/api/transport";
+import { FakeRetryClock } from "../support/test-clock";
+import { RETRY_BUDGET, TunnelsApiError, type ApiClientOptions, type TunnelsClient } from "../../core/api/index";
 import { caCertificatePem, countCalls, startHarness, type Harness, type RequestLogEntry } from "./support";
 
 let harness: Harness;

@@ -2,9 +2,9 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { inspect } from "node:util";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { mintAccessToken } from "../../emulator/test-support";
-import { EMULATOR_FIXTURE } from "../../sdk/api/contract";
-import { AdminClient, TUNNELS_ERROR_CODES, TunnelsApiError, TunnelsClient, type TunnelsErrorCode } from "../../sdk/api/index";
+import { mintAccessToken } from "../support/emulator-credentials";
+import { EMULATOR_FIXTURE } from "../../emulator/index";
+import { AdminClient, TUNNELS_ERROR_CODES, TunnelsApiError, TunnelsClient, type TunnelsErrorCode } from "../../core/api/index";
 import { caCertificatePem, startHarness, type Harness } from "./support";
 
 let harness: Harness;

@@ -2,10 +2,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startEmulator, type RunningEmulator } from "../../emulator/index";
-import { DEFAULT_TEST_SUBJECT } from "../../emulator/test-support";
-import { generateCertificateAuthority } from "../../sdk/pki/index";
-import { AdminClient, TunnelsClient, type ApiClientOptions } from "../../sdk/api/index";
-import { EMULATOR_FIXTURE } from "../../sdk/api/contract";
+import { DEFAULT_TEST_SUBJECT } from "../support/emulator-credentials";
+import { generateCertificateAuthority } from "../../core/pki/index";
+import { AdminClient, TunnelsClient, type ApiClientOptions } from "../../core/api/index";
+import { EMULATOR_FIXTURE } from "../../emulator/index";
 
 export interface RequestLogEntry {
   at: string;

@@ -3,8 +3,8 @@ import * as http from "node:http";
 import * as https from "node:https";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { TunnelsClient } from "../../sdk/api/index";
-import { generateCertificateAuthority, issueServerCertificate } from "../../sdk/pki/index";
+import { TunnelsClient } from "../../core/api/index";
+import { generateCertificateAuthority, issueServerCertificate } from "../../core/pki/index";
 import { REPO_ROOT } from "../harness/engine";
 
 const BEARER = "bearer-that-must-stay-home-0123456789";

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { mintAccessToken } from "../../emulator/test-support";
-import { EMULATOR_FIXTURE, TUNNEL_DOMAIN_PATTERN, TUNNEL_ID_PATTERN } from "../../sdk/api/contract";
-import { TunnelsApiError, TunnelsClient } from "../../sdk/api/index";
+import { mintAccessToken } from "../support/emulator-credentials";
+import { TUNNEL_DOMAIN_PATTERN, TUNNEL_ID_PATTERN } from "../../core/contract/tunnels-api";
+import { EMULATOR_FIXTURE } from "../../emulator/index";
+import { TunnelsApiError, TunnelsClient } from "../../core/api/index";
 import { caCertificatePem, countCalls, startHarness, type Harness } from "./support";
 
 let harness: Harness;

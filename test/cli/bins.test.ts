@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { TYPE_MODULE } from "../../sdk/schemas/field";
+import { TYPE_MODULE } from "../../core/schemas/field";
 
 // The bins as `make build` compiles them and the package ships them.
 const REPO = resolve(__dirname, "../..");

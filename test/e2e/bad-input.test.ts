@@ -1,7 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as tunnels from "pulumi-mcp-tunnels";
-import { generateCertificateAuthority } from "../../sdk/pki";
+import { generateCertificateAuthority } from "../../core/pki";
 import { badInputs, type BadInput, type ResourceKind } from "../fixtures/bad-inputs";
 import { TestEmulator } from "../harness/emulator";
 import { previewPlan } from "../harness/plan";

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as tunnels from "pulumi-mcp-tunnels";
-import { EMULATOR_FIXTURE } from "../../sdk/api/contract";
+import { EMULATOR_FIXTURE } from "../../emulator/index";
 import { TestEmulator } from "../harness/emulator";
 import { expectEmptyPlan, previewPlan, stepFor } from "../harness/plan";
 import { createHermeticStack } from "../harness/stack";

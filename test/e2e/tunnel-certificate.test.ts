@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import * as tunnels from "pulumi-mcp-tunnels";
-import { generateCertificateAuthority } from "../../sdk/pki";
+import { generateCertificateAuthority } from "../../core/pki";
 import { TestEmulator } from "../harness/emulator";
 import { expectEmptyPlan, previewPlan, stepFor } from "../harness/plan";
 import { Sink } from "../harness/sink";

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { EMULATOR_FIXTURE, SCOPE_MANAGE_TUNNELS, SCOPE_ORG_ADMIN } from "../../sdk/api/contract";
+import { SCOPE_MANAGE_TUNNELS, SCOPE_ORG_ADMIN } from "../../core/contract/tunnels-api";
+import { EMULATOR_FIXTURE } from "../../emulator/index";
 import { Conformance, type CallOptions } from "./conformance-client";
 
 let emu: Conformance;

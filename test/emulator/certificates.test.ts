@@ -1,8 +1,8 @@
 import { createHash, X509Certificate } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { CA_CERTIFICATE_RULES, CERTIFICATE_ID_PATTERN, CONFLICT_MESSAGE_PREFIX, MAX_ACTIVE_CERTIFICATES_PER_TUNNEL } from "../../sdk/api/contract";
-import { generateCertificateAuthority } from "../../sdk/pki";
-import { BAD_CA_CERTIFICATE_RULES, makeBadCaCertificates, type BadCaCertificate, type BadCaCertificateName } from "../../sdk/pki/testing";
+import { CA_CERTIFICATE_RULES, CERTIFICATE_ID_PATTERN, CONFLICT_MESSAGE_PREFIX, MAX_ACTIVE_CERTIFICATES_PER_TUNNEL } from "../../core/contract/tunnels-api";
+import { generateCertificateAuthority } from "../../core/pki";
+import { BAD_CA_CERTIFICATE_RULES, makeBadCaCertificates, type BadCaCertificate, type BadCaCertificateName } from "../support/bad-ca-certificates";
 import { Conformance } from "./conformance-client";
 
 let emu: Conformance;

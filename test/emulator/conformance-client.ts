@@ -1,7 +1,8 @@
 import { Agent, fetch } from "undici";
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../../emulator/index";
-import { mintAccessToken, mintAdminToken, mintIdentityToken } from "../../emulator/test-support";
-import { ANTHROPIC_VERSION, EMULATOR_FIXTURE, JWT_BEARER_GRANT, TOKEN_EXCHANGE_PATH, TUNNELS_BETA } from "../../sdk/api/contract";
+import { mintAccessToken, mintAdminToken, mintIdentityToken } from "../support/emulator-credentials";
+import { ANTHROPIC_VERSION, JWT_BEARER_GRANT, TOKEN_EXCHANGE_PATH, TUNNELS_BETA } from "../../core/contract/tunnels-api";
+import { EMULATOR_FIXTURE } from "../../emulator/index";
 
 export interface CallOptions {
   token?: string;

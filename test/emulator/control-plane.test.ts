@@ -1,6 +1,7 @@
 import * as jose from "jose";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { EMULATOR_FIXTURE, RETRY_AFTER_SECONDS } from "../../sdk/api/contract";
+import { RETRY_AFTER_SECONDS } from "../../core/contract/tunnels-api";
+import { EMULATOR_FIXTURE } from "../../emulator/index";
 import { Conformance } from "./conformance-client";
 
 let emu: Conformance;

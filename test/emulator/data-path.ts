@@ -7,7 +7,7 @@ import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/
 import { createWebSocketStream, WebSocketServer, type WebSocket } from "ws";
 import { z } from "zod";
 import type { McpCallResult, PresentedConnection } from "../../emulator/index";
-import { generateCertificateAuthority, issueServerCertificate, type GeneratedCertificate } from "../../sdk/pki";
+import { generateCertificateAuthority, issueServerCertificate, type GeneratedCertificate } from "../../core/pki";
 import { ContainerFs, NetworkNamespace, type RunningTwin } from "../../twin/container";
 import { startConnector } from "../../twin/connector";
 import { LogBook } from "../../twin/log-book.test-support";

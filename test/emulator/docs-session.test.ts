@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TOKEN_EXCHANGE_PATH, TUNNEL_ID_PATTERN } from "../../sdk/api/contract";
+import { TOKEN_EXCHANGE_PATH, TUNNEL_ID_PATTERN } from "../../core/contract/tunnels-api";
 import { Conformance } from "./conformance-client";
 
 const REPO = resolve(__dirname, "../..");

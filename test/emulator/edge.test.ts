@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { loopbackSubnet, NetworkNamespace } from "../../twin/container";
-import { REGISTRATION_HEADER } from "../../twin/tunnel-wire";
+import { REGISTRATION_HEADER } from "../../emulator/data-path/tunnel-wire";
 import { Conformance } from "./conformance-client";
 import {
   connections,

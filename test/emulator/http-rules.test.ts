@@ -1,6 +1,7 @@
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EMULATOR_FIXTURE, MAX_REQUEST_BODY_BYTES, TUNNELS_BETA } from "../../sdk/api/contract";
+import { MAX_REQUEST_BODY_BYTES, TUNNELS_BETA } from "../../core/contract/tunnels-api";
+import { EMULATOR_FIXTURE } from "../../emulator/index";
 import { Conformance, type CallOptions } from "./conformance-client";
 
 let emu: Conformance;

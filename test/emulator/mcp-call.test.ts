@@ -2,7 +2,7 @@ import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { WebSocketServer } from "ws";
-import { fingerprintOfPem, type GeneratedCertificate } from "../../sdk/pki";
+import { fingerprintOfPem, type GeneratedCertificate } from "../../core/pki";
 import { loopbackSubnet, NetworkNamespace } from "../../twin/container";
 import { Conformance } from "./conformance-client";
 import {

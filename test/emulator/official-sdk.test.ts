@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Anthropic from "@anthropic-ai/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EMULATOR_FIXTURE } from "../../sdk/api/contract";
-import { generateCertificateAuthority } from "../../sdk/pki";
+import { EMULATOR_FIXTURE } from "../../emulator/index";
+import { generateCertificateAuthority } from "../../core/pki";
 import { Conformance } from "./conformance-client";
 
 // The official SDK is the reference client: pointed at the emulator it must work unchanged.

@@ -2,9 +2,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mintAccessToken } from "../../emulator/test-support";
-import { ANTHROPIC_VERSION, TUNNELS_BETA } from "../../sdk/api/contract";
-import { generateCertificateAuthority } from "../../sdk/pki";
+import { mintAccessToken } from "../support/emulator-credentials";
+import { ANTHROPIC_VERSION, TUNNELS_BETA } from "../../core/contract/tunnels-api";
+import { generateCertificateAuthority } from "../../core/pki";
 import { compileCli, startCli } from "./compiled-cli";
 import { Conformance } from "./conformance-client";
 

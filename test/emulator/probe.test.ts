@@ -1,8 +1,8 @@
 import { createServer as createTcpServer, type Server } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateCertificateAuthority, issueServerCertificate } from "../../sdk/pki";
-import type { GeneratedCertificate } from "../../sdk/pki";
+import { generateCertificateAuthority, issueServerCertificate } from "../../core/pki";
+import type { GeneratedCertificate } from "../../core/pki";
 import { Conformance } from "./conformance-client";
 
 const DAY_MS = 24 * 3600 * 1000;

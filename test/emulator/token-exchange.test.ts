@@ -4,7 +4,8 @@ import { createServer, type Server } from "node:http";
 import { promisify } from "node:util";
 import * as jose from "jose";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { EMULATOR_FIXTURE, FEDERATION_BETA, JWT_BEARER_GRANT, OAUTH_BETA, SCOPE_MANAGE_TUNNELS, TOKEN_EXCHANGE_PATH } from "../../sdk/api/contract";
+import { FEDERATION_BETA, JWT_BEARER_GRANT, OAUTH_BETA, SCOPE_MANAGE_TUNNELS, TOKEN_EXCHANGE_PATH } from "../../core/contract/tunnels-api";
+import { EMULATOR_FIXTURE } from "../../emulator/index";
 import { Conformance } from "./conformance-client";
 
 const TUNNELS_SUBJECT = "system:serviceaccount:mcp-tunnel:setup";

@@ -1,14 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import {
-  CERTIFICATE_ID_PATTERN,
-  CONFLICT_MESSAGE_PREFIX,
-  EMULATOR_FIXTURE,
-  MAX_ACTIVE_TUNNELS_PER_ORGANIZATION,
-  TUNNEL_DOMAIN_PATTERN,
-  TUNNEL_ID_PATTERN,
-  TUNNEL_TOKEN_ID_PATTERN,
-} from "../../sdk/api/contract";
-import { generateCertificateAuthority } from "../../sdk/pki";
+import { CERTIFICATE_ID_PATTERN, CONFLICT_MESSAGE_PREFIX, MAX_ACTIVE_TUNNELS_PER_ORGANIZATION, TUNNEL_DOMAIN_PATTERN, TUNNEL_ID_PATTERN, TUNNEL_TOKEN_ID_PATTERN } from "../../core/contract/tunnels-api";
+import { EMULATOR_FIXTURE } from "../../emulator/index";
+import { generateCertificateAuthority } from "../../core/pki";
 import { Conformance } from "./conformance-client";
 
 const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;

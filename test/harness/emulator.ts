@@ -1,6 +1,6 @@
 import { startEmulator, type RunningEmulator } from "../../emulator/index";
-import { mintAccessToken, mintAdminToken } from "../../emulator/test-support";
-import { EMULATOR_FIXTURE } from "../../sdk/api/contract";
+import { mintAccessToken, mintAdminToken } from "../support/emulator-credentials";
+import { EMULATOR_FIXTURE } from "../../emulator/index";
 
 import type { AuditEntry, RequestLogEntry as ServedRequest } from "../../emulator/index";
 

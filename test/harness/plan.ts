@@ -1,5 +1,5 @@
 import type { EngineEvent, OpType, PreviewOptions, Stack } from "@pulumi/pulumi/automation";
-import { SERIALIZED_PROVIDER_KEY } from "../../sdk/schemas/engine-values";
+import { SERIALIZED_PROVIDER_KEY } from "../../core/schemas/engine-values";
 
 export interface PlannedStep {
   op: OpType;

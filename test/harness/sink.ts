@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { SERIALIZED_PROVIDER_KEY } from "../../sdk/schemas/engine-values";
+import { SERIALIZED_PROVIDER_KEY } from "../../core/schemas/engine-values";
 
 /**
  * A dependent that consumes outputs, the way a Kubernetes Secret or a config file would: when

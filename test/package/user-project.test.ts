@@ -4,7 +4,7 @@ import * as http from "node:http";
 import * as net from "node:net";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EMULATOR_FIXTURE } from "../../sdk/api/contract";
+import { EMULATOR_FIXTURE } from "../../emulator/index";
 import { startCli, type CliProcess } from "../emulator/compiled-cli";
 import { makeTempDir } from "../harness/engine";
 import { cleanEnv, INLINE_DRIVER, listedVersions, packedPackage, physicalCopies, projectEngineEnv, run, type PackedPackage } from "./packed-package";

@@ -1,6 +1,6 @@
 // One step of a deployment pipeline (preview, up or destroy), run as its own process the way
 // Pulumi runs each provider: everything comes from process.env, nothing from the parent.
-import { TunnelsApiError, TunnelsClient } from "../../../sdk/api/index";
+import { TunnelsApiError, TunnelsClient } from "../../../core/api/index";
 
 async function step(client: TunnelsClient, name: string, tunnelId: string | undefined): Promise<unknown> {
   switch (name) {
