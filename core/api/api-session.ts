@@ -4,6 +4,7 @@ import { format } from "node:util";
 import Anthropic, { APIConnectionError, APIError, APIUserAbortError } from "@anthropic-ai/sdk";
 import { resolveCredentialsFromConfig, type AccessTokenProvider, type AnthropicConfig } from "@anthropic-ai/sdk/lib/credentials";
 import type { z } from "zod";
+import { identityTokenValidity, type IdentityTokenValidity } from "./identity-token-validity";
 import {
   readSetting,
   resolveApiTarget,
@@ -79,6 +80,7 @@ export class ApiSession {
   readonly #timeoutMs: number;
   readonly #budget: RetryBudget;
   readonly #clock: RetryClock;
+  #identityTokenValidity: IdentityTokenValidity | undefined;
   readonly #redactor = new SecretRedactor();
   readonly #transport: Transport;
   #connection: Promise<Connection> | undefined;
@@ -209,6 +211,8 @@ export class ApiSession {
       timeoutMs: this.#timeoutMs,
       credentials: this.#resolved?.credentials,
       redactor: this.#redactor,
+      identityToken: this.#identityTokenValidity,
+      now: this.#clock.now(),
     };
   }
 
@@ -300,6 +304,7 @@ export class ApiSession {
     const cacheDir = cacheDirectory(env);
     const identityToken = await this.#readIdentityToken(credentials);
     this.#redactor.remember(identityToken);
+    this.#identityTokenValidity = identityTokenValidity(identityToken);
     const identityTokenPath =
       credentials.identityToken.kind === "file"
         ? credentials.identityToken.path

@@ -84,6 +84,27 @@ describe("translateError", () => {
     expect(error.hint).toContain("authentication history");
   });
 
+  describe("says what the identity token's own dates point to when the exchange is denied", () => {
+    const NOW = Date.parse("2026-12-01T12:00:00.000Z");
+    const denied = () => new WorkloadIdentityError("Token exchange failed with status 401: Authentication failed", 401, null, "req_9");
+    const hintWith = (identityToken: ErrorContext["identityToken"]) =>
+      (translateError(denied(), { ...context("tunnels.list"), identityToken, now: NOW }) as TunnelsApiError).hint;
+
+    it("an expired token: expired, mint a new one", () => {
+      expect(hintWith({ expiresAt: new Date(NOW - 60_000) })).toMatch(/^The identity token expired at 2026-12-01T11:59:00\.000Z: mint a new one/);
+    });
+
+    it("a token still valid: most likely exchanged already, and how to keep one exchange for preview and up", () => {
+      const hint = hintWith({ expiresAt: new Date(NOW + 600_000) });
+      expect(hint).toMatch(/^The identity token is still valid \(until 2026-12-01T12:10:00\.000Z\), so it was most likely exchanged already/);
+      expect(hint).toContain("MCP_TUNNELS_CACHE_DIR");
+    });
+
+    it("a token without dates: the common causes", () => {
+      expect(hintWith(undefined)).toMatch(/^Common causes: .*already exchanged/);
+    });
+  });
+
   it.each([
     [new APIConnectionTimeoutError(), "TIMEOUT"],
     [new APIConnectionError({ message: "socket hang up" }), "CONNECTION"],

@@ -1,5 +1,6 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "@anthropic-ai/sdk";
 import { ZodError } from "zod";
+import type { IdentityTokenValidity } from "./identity-token-validity";
 import {
   CONFLICT_MESSAGE_PREFIX,
   MAX_ACTIVE_CERTIFICATES_PER_TUNNEL,
@@ -18,6 +19,10 @@ export interface ErrorContext {
   timeoutMs: number;
   credentials: ResolvedCredentials | undefined;
   redactor: SecretRedactor;
+  /** The identity token's own dates, when one was read: they tell an expired token from a spent one. */
+  identityToken?: IdentityTokenValidity | undefined;
+  /** Now, in ms since the epoch (the session's clock). */
+  now?: number | undefined;
 }
 
 /** Turns whatever the SDK (or its credential chain) threw into a TunnelsApiError. */
@@ -200,6 +205,32 @@ function identityTokenHint(context: ErrorContext): string {
   return "Check the identity token settings.";
 }
 
+/**
+ * The service answers every denial with the same 401, so what the token itself says is the best
+ * evidence: an expired token is named as such; a token still valid was, most often, exchanged
+ * already (identity tokens are single use, and each provider process would exchange its own copy
+ * without the shared cache).
+ */
+function likelyDenialCause(context: ErrorContext): string {
+  const expiresAt = context.identityToken?.expiresAt;
+  const now = context.now ?? Date.now();
+  if (expiresAt && expiresAt.getTime() <= now) {
+    return `The identity token expired at ${expiresAt.toISOString()}: mint a new one and run again.`;
+  }
+  if (expiresAt) {
+    return (
+      `The identity token is still valid (until ${expiresAt.toISOString()}), so it was most likely exchanged already: ` +
+      "identity tokens are single use. Mint a fresh one for each run, or keep the access-token cache " +
+      "(MCP_TUNNELS_CACHE_DIR, default ~/.cache/pulumi-mcp-tunnels) between preview and up so that one exchange serves both. " +
+      "Otherwise its subject or audience does not match the rule, or the rule's service account is not a member of that workspace."
+    );
+  }
+  return (
+    "Common causes: the identity token's subject or audience does not match the rule, it expired, it was already exchanged " +
+    "(single-use jti), or the rule's service account is not a member of that workspace."
+  );
+}
+
 function fromTokenExchange(error: Error & { statusCode?: number | null; requestId?: string | null }, context: ErrorContext) {
   const status = error.statusCode ?? undefined;
   const requestId = error.requestId ?? undefined;
@@ -222,10 +253,7 @@ function fromTokenExchange(error: Error & { statusCode?: number | null; requestI
     return new TunnelsApiError({
       code: "AUTHENTICATION_FAILED",
       summary: "the federation token exchange was denied",
-      hint:
-        `The exchange used ${used}. The denial reason is in the Claude Console's authentication history ` +
-        "(Workload identity page). Common causes: the identity token's subject or audience does not match the rule, " +
-        "it expired, it was already exchanged (single-use jti), or the rule's service account is not a member of that workspace.",
+      hint: `${likelyDenialCause(context)} The exchange used ${used}; the denial reason is in the Claude Console's authentication history (Workload identity page).`,
       operation,
       status,
       requestId,

@@ -36,7 +36,7 @@ describe("a spent identity token", () => {
 
     const output = await outputOf(() => hermetic.stack.refresh());
     const diagnostics = output.slice(output.lastIndexOf("Diagnostics:"));
-    const explained = diagnostics.match(/read failed: [\w.]+: the federation token exchange was denied \(status 401, request req_\w+\)\. .*Common causes: .*already exchanged/g) ?? [];
+    const explained = diagnostics.match(/read failed: [\w.]+: the federation token exchange was denied \(status 401, request req_\w+\)\. The identity token is still valid \(until [^)]+\), so it was most likely exchanged already: identity tokens are single use/g) ?? [];
     const pointers = diagnostics.match(/read failed for the same reason as .+ read \(AUTHENTICATION_FAILED: the federation token exchange was denied\); that error says what to do/g) ?? [];
     expect(explained).toHaveLength(1);
     // Tunnel, TunnelToken and TunnelCertificate read through the API; the CA and server certificate do not.
