@@ -15,16 +15,18 @@ toolchain:
 	@bash scripts/toolchain.sh pulumi
 	@bash scripts/toolchain.sh plugin
 
-# npm ci only when the lock file changed since the last install.
+# npm ci only when the lock file changed since the last install. npm ci empties node_modules, so
+# the link is made again with it: the serialized dynamic provider requires "pulumi-mcp-tunnels/..."
+# at run time, and inside this repository that name resolves through the link, as it does from
+# node_modules for users.
 deps: node_modules/.installed
 node_modules/.installed: package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
+	@ln -sfn .. node_modules/pulumi-mcp-tunnels
 	@touch $@
 
 build: deps
 	npx tsc -p tsconfig.build.json
-	@# The serialized dynamic provider requires "pulumi-mcp-tunnels/..." at run time; inside this
-	@# repository that name resolves through this link, as it does from node_modules for users.
 	@ln -sfn .. node_modules/pulumi-mcp-tunnels
 
 # The npm tarball: a fresh build of a clean copy of the working tree (what git tracks, and new files
