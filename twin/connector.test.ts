@@ -7,7 +7,8 @@ import { WebSocketServer, type WebSocket } from "ws";
 import { parseConnectorArgs, startConnector } from "./connector";
 import { ContainerFs, loopbackSubnet, NetworkNamespace, type RunningTwin } from "./container";
 import { LogBook } from "./log-book.test-support";
-import { REGISTRATION_HEADER, TunnelMux, type TunnelWireError } from "../emulator/data-path/tunnel-wire";
+import { REGISTRATION_HEADER, TunnelMux } from "../emulator/data-path/tunnel-wire";
+import { readAll, wireFailureOf } from "../test/support/tunnel-streams";
 
 const TOKEN = "mcpt_connector-test-token-not-a-real-one";
 const DOCUMENTED_ARGV = ["tunnel", "--no-autoupdate", "run", "--url", "http://localhost:8080"];
@@ -84,22 +85,7 @@ async function echoOrigin(net: NetworkNamespace) {
   return { port: (server.address() as AddressInfo).port, hosts };
 }
 
-function readAll(stream: Duplex): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-    stream.once("end", () => resolve(Buffer.concat(chunks)));
-    stream.once("error", reject);
-  });
-}
-
-const refusalOf = (opening: Promise<Duplex>) =>
-  opening.then(
-    () => {
-      throw new Error("expected the connector to refuse the stream");
-    },
-    (error: unknown) => error as TunnelWireError,
-  );
+const refusalOf = (opening: Promise<Duplex>) => wireFailureOf(opening, "expected the connector to refuse the stream");
 
 describe("parseConnectorArgs", () => {
   it.each<[string, string[], Record<string, string>, Record<string, unknown>]>([

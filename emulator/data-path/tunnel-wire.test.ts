@@ -4,6 +4,7 @@ import type { Duplex } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
 import { CLOSE_CODE, decodeFrame, encodeFrame, MAX_DATA_PAYLOAD_BYTES, TunnelMux, TunnelWireError, type Frame, type IncomingStream } from "./tunnel-wire";
+import { readAll, wireFailureOf } from "../../test/support/tunnel-streams";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -34,23 +35,6 @@ function echo(incoming: IncomingStream): void {
   stream.on("error", () => {});
   stream.pipe(stream);
 }
-
-function readAll(stream: Duplex): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-    stream.once("end", () => resolve(Buffer.concat(chunks)));
-    stream.once("error", reject);
-  });
-}
-
-const failureOf = (promise: Promise<unknown>) =>
-  promise.then(
-    () => {
-      throw new Error("expected a failure");
-    },
-    (error: unknown) => error as TunnelWireError,
-  );
 
 describe("frames", () => {
   it.each<[string, Frame]>([
@@ -133,7 +117,7 @@ describe("streams over one WebSocket", () => {
 
   it("reject open() with the acceptor's error code and message when it refuses the stream", async () => {
     const { opener } = await connectedPair((incoming) => incoming.reject("no_ingress", "No ingress rules were defined"));
-    const error = await failureOf(opener.open());
+    const error = await wireFailureOf(opener.open());
     expect(error).toBeInstanceOf(TunnelWireError);
     expect(error).toMatchObject({ code: "no_ingress", message: "No ingress rules were defined" });
     expect(opener.openStreams).toBe(0);
@@ -165,7 +149,7 @@ describe("streams over one WebSocket", () => {
       resolveArrived();
     });
     const controller = new AbortController();
-    const opening = failureOf(opener.open({}, controller.signal));
+    const opening = wireFailureOf(opener.open({}, controller.signal));
     await arrived;
     controller.abort(new Error("gave up"));
     expect((await opening).message).toBe("gave up");
@@ -179,7 +163,7 @@ describe("streams over one WebSocket", () => {
     const failures = streams.map((stream) => new Promise<TunnelWireError>((resolve) => stream.once("error", resolve)));
     acceptor.socket.close(CLOSE_CODE.tunnelArchived, "tunnel archived");
     for (const failure of await Promise.all(failures)) expect(failure.code).toBe("connection_closed");
-    expect(await failureOf(opener.open())).toMatchObject({ code: "connection_closed" });
+    expect(await wireFailureOf(opener.open())).toMatchObject({ code: "connection_closed" });
   });
 
   it("close the connection with a protocol error on a message that is not a frame", async () => {
