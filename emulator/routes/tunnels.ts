@@ -10,10 +10,11 @@ import {
 } from "../../core/contract/tunnels-api";
 import { conflict, notFound } from "../http/errors";
 import { paginate, parseListQuery } from "../http/pagination";
-import { principalOf, type Route } from "../http/router";
+import { principalOf, type Route, type RouteRequest } from "../http/router";
 import { parseWith, requireNoFields } from "../http/validation";
 import type { Principal } from "../identity/auth";
 import { recordAudit } from "../state/audit";
+import type { OffsetClock } from "../state/clock";
 import * as ids from "../state/ids";
 import type { State, TunnelRecord } from "../state/store";
 
@@ -148,47 +149,57 @@ export function tunnelRoutes(): Route[] {
         return { body: presentTunnel(tunnel) };
       },
     },
-    {
-      method: "POST",
-      pattern: "/v1/tunnels/:tunnel_id/reveal_token",
-      access: "tunnels",
-      handle(request, { store, clock }) {
-        requireNoFields(request.body);
-        const principal = principalOf(request);
-        const tunnel = store.mutate((state) => {
-          const record = findTunnel(state, principal, request.params["tunnel_id"]!);
-          refuseArchivedTunnel(record);
-          recordAudit(state, clock, { action: "token.reveal", actor: principal.serviceAccountId, tunnel_id: record.id, detail: { token_id: record.token.id } });
-          return record;
+    tokenRoute("reveal_token", requireNoFields, ({ state, clock, principal, record }) => {
+      recordAudit(state, clock, { action: "token.reveal", actor: principal.serviceAccountId, tunnel_id: record.id, detail: { token_id: record.token.id } });
+    }),
+    tokenRoute(
+      "rotate_token",
+      (body) => parseWith(rotateBody, body ?? {}),
+      ({ state, clock, principal, record, body }) => {
+        const previous = record.token;
+        record.retired_token_hashes.push(hashTunnelToken(previous.value));
+        record.token = { id: ids.tunnelTokenId(), value: ids.tunnelTokenValue(), created_at: clock.now().toISOString() };
+        recordAudit(state, clock, {
+          action: "token.rotate",
+          actor: principal.serviceAccountId,
+          tunnel_id: record.id,
+          detail: { token_id: record.token.id, previous_token_id: previous.id, reason: body.reason ?? null },
         });
-        return { body: presentToken(tunnel) };
       },
-    },
-    {
-      method: "POST",
-      pattern: "/v1/tunnels/:tunnel_id/rotate_token",
-      access: "tunnels",
-      handle(request, { store, clock }) {
-        const body = parseWith(rotateBody, request.body ?? {});
-        const principal = principalOf(request);
-        const tunnel = store.mutate((state) => {
-          const record = findTunnel(state, principal, request.params["tunnel_id"]!);
-          refuseArchivedTunnel(record);
-          const previous = record.token;
-          record.retired_token_hashes.push(hashTunnelToken(previous.value));
-          record.token = { id: ids.tunnelTokenId(), value: ids.tunnelTokenValue(), created_at: clock.now().toISOString() };
-          recordAudit(state, clock, {
-            action: "token.rotate",
-            actor: principal.serviceAccountId,
-            tunnel_id: record.id,
-            detail: { token_id: record.token.id, previous_token_id: previous.id, reason: body.reason ?? null },
-          });
-          return record;
-        });
-        return { body: presentToken(tunnel) };
-      },
-    },
+    ),
   ];
+}
+
+interface TokenChange<Body> {
+  state: State;
+  clock: OffsetClock;
+  principal: Principal;
+  record: TunnelRecord;
+  body: Body;
+}
+
+/**
+ * A POST on the token of one of the caller's tunnels: the body is read first, an archived tunnel
+ * is refused (it has no token), and `change` runs, audit included, in the same mutation; the
+ * answer is the token as `change` left it.
+ */
+function tokenRoute<Body>(action: "reveal_token" | "rotate_token", readBody: (body: RouteRequest["body"]) => Body, change: (context: TokenChange<Body>) => void): Route {
+  return {
+    method: "POST",
+    pattern: `/v1/tunnels/:tunnel_id/${action}`,
+    access: "tunnels",
+    handle(request, { store, clock }) {
+      const body = readBody(request.body);
+      const principal = principalOf(request);
+      const tunnel = store.mutate((state) => {
+        const record = findTunnel(state, principal, request.params["tunnel_id"]!);
+        refuseArchivedTunnel(record);
+        change({ state, clock, principal, record, body });
+        return record;
+      });
+      return { body: presentToken(tunnel) };
+    },
+  };
 }
 
 export type ConnectCheck =
