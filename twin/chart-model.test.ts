@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as tls from "node:tls";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { parse } from "yaml";
 import { PRODUCTION_BASE_URL } from "../core/contract/tunnels-api";
@@ -19,15 +19,10 @@ import { createSetup } from "./setup";
 // cover; here the key type does not matter and RSA generation is slow on a loaded machine.
 const setup = createSetup({ serverKeyAlgorithm: "ECDSA_P256" });
 
-let emulator: TestEmulator;
+const emulator = TestEmulator.forFile({ resetBeforeEach: true });
 let scratch: string;
 
-beforeAll(async () => {
-  emulator = await TestEmulator.start();
-});
-afterAll(() => emulator.close());
-beforeEach(async () => {
-  await emulator.control("POST", "/_emulator/reset");
+beforeEach(() => {
   scratch = fs.mkdtempSync(path.join(os.tmpdir(), "chart-model-"));
 });
 afterEach(() => fs.rmSync(scratch, { recursive: true, force: true }));

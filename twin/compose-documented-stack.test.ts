@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { PRODUCTION_BASE_URL } from "../core/contract/tunnels-api";
 import { EMULATOR_FIXTURE } from "../emulator/index";
@@ -69,19 +69,16 @@ function proxyConfig(domain: string, changes: Record<string, unknown> = {}): str
   });
 }
 
-let emulator: TestEmulator;
+const emulator = TestEmulator.forFile({ resetBeforeEach: true });
 let upstream: McpUpstream;
 const projects: ComposeProject[] = [];
 
 beforeAll(async () => {
-  emulator = await TestEmulator.start();
   upstream = await startMcpUpstream("hello-mcp", loopbackAddress(), 9000);
 });
 afterAll(async () => {
   await upstream?.close();
-  await emulator?.close();
 });
-beforeEach(() => emulator.control("POST", "/_emulator/reset"));
 afterEach(async () => {
   for (const project of projects.splice(0)) await project.down();
 });

@@ -2,7 +2,7 @@ import { X509Certificate } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { PRODUCTION_BASE_URL } from "../core/contract/tunnels-api";
 import { EMULATOR_FIXTURE } from "../emulator/index";
 import { checkServerCertificate, generateCertificateAuthority } from "../core/pki";
@@ -15,15 +15,10 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 // Every test but the one that looks at the key: RSA-4096 generation is slow on a loaded machine.
 const fastSetup = createSetup({ serverKeyAlgorithm: "ECDSA_P256" });
 
-let emulator: TestEmulator;
+const emulator = TestEmulator.forFile({ resetBeforeEach: true });
 let scratch: string;
 
-beforeAll(async () => {
-  emulator = await TestEmulator.start();
-});
-afterAll(() => emulator.close());
-beforeEach(async () => {
-  await emulator.control("POST", "/_emulator/reset");
+beforeEach(() => {
   scratch = fs.mkdtempSync(path.join(os.tmpdir(), "setup-twin-"));
 });
 afterEach(() => fs.rmSync(scratch, { recursive: true, force: true }));

@@ -13,16 +13,14 @@ import { createHermeticStack } from "../harness/stack";
 // docker-compose.yml and starts the twins (cloudflared, mcp-proxy) as the file wires them, and
 // the emulator's Claude-side call sends MCP requests through edge → connector → proxy → upstream.
 
-let emulator: TestEmulator;
+const emulator = TestEmulator.forFile();
 let upstream: McpUpstream;
 beforeAll(async () => {
-  emulator = await TestEmulator.start();
   // The documented example upstream, `hello-mcp:9000`, on an address of its own.
   upstream = await startMcpUpstream("hello-mcp", loopbackAddress(), 9000);
 });
 afterAll(async () => {
   await upstream?.close();
-  await emulator?.close();
 });
 
 interface McpCall {

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { TestEmulator } from "../harness/emulator";
 import { killEngine, reapPlugins, waitFor, type KillMode } from "../soak/engine-process";
 import {
@@ -20,14 +20,7 @@ import {
 const SOAK = process.env.MCP_TUNNELS_SOAK === "1";
 const SOAK_KILLS = 20;
 
-let emulator: TestEmulator;
-beforeAll(async () => {
-  emulator = await TestEmulator.start();
-});
-afterAll(() => emulator?.close());
-beforeEach(async () => {
-  await emulator.control("POST", "/_emulator/reset");
-});
+const emulator = TestEmulator.forFile({ resetBeforeEach: true });
 
 type FaultRule = { path_prefix?: string; method?: string; status?: number; rate: number; latency_ms?: number; after_commit?: boolean; count?: number };
 const setFaults = (rules: FaultRule[]) => emulator.control("POST", "/_emulator/faults", { rules });

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { TestEmulator } from "../harness/emulator";
 import { auditCount, inventory, quickstartStack, tokenInForce } from "../soak/quickstart";
 
@@ -72,14 +72,7 @@ const RANDOM_MIX: FaultRule[] = [
   { rate: 1, latency_ms: LATENCY_MS },
 ];
 
-let emulator: TestEmulator;
-beforeAll(async () => {
-  emulator = await TestEmulator.start();
-});
-afterAll(() => emulator?.close());
-beforeEach(async () => {
-  await emulator.control("POST", "/_emulator/reset");
-});
+const emulator = TestEmulator.forFile({ resetBeforeEach: true });
 
 const setFaults = (rules: FaultRule[]) => emulator.control("POST", "/_emulator/faults", { rules });
 const clearFaults = () => emulator.control("DELETE", "/_emulator/faults");

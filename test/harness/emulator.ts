@@ -1,3 +1,4 @@
+import { afterAll, beforeAll, beforeEach } from "vitest";
 import { startEmulator, type RunningEmulator } from "../../emulator/index";
 import { mintAccessToken, mintAdminToken } from "../support/emulator-credentials";
 import { EMULATOR_FIXTURE } from "../../emulator/index";
@@ -12,23 +13,47 @@ export type { AuditEntry, ServedRequest };
  * tunnel calls, and an admin bearer for federation bindings.
  */
 export class TestEmulator {
-  private constructor(private readonly running: RunningEmulator) {}
+  private constructor(private running: RunningEmulator | undefined) {}
 
   static async start(options: { statePath?: string } = {}): Promise<TestEmulator> {
     return new TestEmulator(await startEmulator({ port: 0, ...options }));
   }
 
+  /**
+   * The emulator a test file shares: started before its first test and closed after its last;
+   * with `resetBeforeEach`, put back to the fixture before every test. It is there from the
+   * file's first hook on, so use it in hooks and tests, not while the file loads.
+   */
+  static forFile(options: { resetBeforeEach?: boolean } = {}): TestEmulator {
+    const emulator = new TestEmulator(undefined);
+    beforeAll(async () => {
+      emulator.running = await startEmulator({ port: 0 });
+    });
+    afterAll(() => emulator.running?.close());
+    if (options.resetBeforeEach) {
+      beforeEach(async () => {
+        await emulator.control("POST", "/_emulator/reset");
+      });
+    }
+    return emulator;
+  }
+
+  private get started(): RunningEmulator {
+    if (!this.running) throw new Error("the test file's emulator is not started yet: use it in a hook or a test");
+    return this.running;
+  }
+
   get baseUrl(): string {
-    return this.running.baseUrl;
+    return this.started.baseUrl;
   }
 
   /** Where connectors (cloudflared twins) register. */
   get edgeUrl(): string {
-    return this.running.edgeUrl;
+    return this.started.edgeUrl;
   }
 
   close(): Promise<void> {
-    return this.running.close();
+    return this.started.close();
   }
 
   /** Environment for the engine and its provider processes, as a CI job would set it. */
