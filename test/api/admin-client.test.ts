@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { mintAccessToken, mintAdminToken } from "../support/emulator-credentials";
 import { EMULATOR_FIXTURE } from "../../emulator/index";
-import { AdminClient, TunnelsApiError } from "../../core/api/index";
-import { startHarness, type Harness } from "./support";
+import { AdminClient } from "../../core/api/index";
+import { apiFailure, startHarness, type Harness } from "./support";
 
 let harness: Harness;
 let admin: AdminClient;
@@ -13,15 +13,6 @@ beforeAll(async () => {
 });
 afterAll(() => harness.close());
 beforeEach(() => harness.control.reset());
-
-async function failure(promise: Promise<unknown>): Promise<TunnelsApiError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(TunnelsApiError);
-  return error as TunnelsApiError;
-}
 
 describe("AdminClient", () => {
   it("retrieves the fixture's federation rule, camelCased", async () => {
@@ -59,10 +50,10 @@ describe("AdminClient", () => {
   });
 
   it("maps admin failures to codes", async () => {
-    expect((await failure(admin.federationRules.retrieve("fdrl_missing"))).code).toBe("TUNNELS_NOT_FOUND");
-    const unknownAccount = await failure(admin.workspaceMembers.add("wrkspc_sandbox", { serviceAccountId: "svac_nobody", workspaceRole: "workspace_user" }));
+    expect((await apiFailure(admin.federationRules.retrieve("fdrl_missing"))).code).toBe("TUNNELS_NOT_FOUND");
+    const unknownAccount = await apiFailure(admin.workspaceMembers.add("wrkspc_sandbox", { serviceAccountId: "svac_nobody", workspaceRole: "workspace_user" }));
     expect(unknownAccount).toMatchObject({ code: "INVALID_REQUEST", status: 400 });
-    const badRole = await failure(admin.workspaceMembers.add("wrkspc_sandbox", { serviceAccountId: "svac_x", workspaceRole: "owner" as never }));
+    const badRole = await apiFailure(admin.workspaceMembers.add("wrkspc_sandbox", { serviceAccountId: "svac_x", workspaceRole: "owner" as never }));
     expect(badRole.code).toBe("INVALID_REQUEST");
   });
 
@@ -79,7 +70,7 @@ describe("AdminClient", () => {
     const tunnelsBearer = await mintAccessToken(harness.emulator.baseUrl);
     const notAdmin = new AdminClient({ baseUrl: harness.emulator.baseUrl, env: { ANTHROPIC_ADMIN_AUTH_TOKEN: tunnelsBearer } });
     try {
-      const error = await failure(notAdmin.serviceAccounts.retrieve(EMULATOR_FIXTURE.adminServiceAccountId));
+      const error = await apiFailure(notAdmin.serviceAccounts.retrieve(EMULATOR_FIXTURE.adminServiceAccountId));
       expect(error.code).toBe("PERMISSION_DENIED");
       expect(error.hint).toContain("org:admin");
     } finally {
@@ -95,14 +86,14 @@ describe("membership and the Tunnels API", () => {
     });
     expect(await platform.tunnels.list().toArray()).toEqual([]);
     await admin.workspaceMembers.remove("wrkspc_platform", EMULATOR_FIXTURE.tunnelsServiceAccountId);
-    const error = await failure(platform.tunnels.list().toArray());
+    const error = await apiFailure(platform.tunnels.list().toArray());
     expect(error).toMatchObject({ code: "PERMISSION_DENIED", status: 403 });
     expect(error.hint).toContain(`Is service account ${EMULATOR_FIXTURE.tunnelsServiceAccountId} a member of workspace wrkspc_platform?`);
   });
 
   it("AUTHENTICATION_FAILED from the exchange, naming rule, organization and workspace, for a non-member workspace", async () => {
     const sandbox = await harness.tunnelsClient({ envOverrides: { ANTHROPIC_WORKSPACE_ID: "wrkspc_sandbox" } });
-    const error = await failure(sandbox.tunnels.list().toArray());
+    const error = await apiFailure(sandbox.tunnels.list().toArray());
     expect(error).toMatchObject({ code: "AUTHENTICATION_FAILED", status: 401 });
     expect(error.hint).toContain(`federation rule ${EMULATOR_FIXTURE.tunnelsRuleId}`);
     expect(error.hint).toContain(`organization ${EMULATOR_FIXTURE.organizationId}`);

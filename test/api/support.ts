@@ -1,10 +1,11 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { expect } from "vitest";
 import { startEmulator, type RunningEmulator } from "../../emulator/index";
 import { DEFAULT_TEST_SUBJECT } from "../support/emulator-credentials";
 import { generateCertificateAuthority } from "../../core/pki/index";
-import { AdminClient, TunnelsClient, type ApiClientOptions } from "../../core/api/index";
+import { AdminClient, TunnelsApiError, TunnelsClient, type ApiClientOptions } from "../../core/api/index";
 import { EMULATOR_FIXTURE } from "../../emulator/index";
 
 export interface RequestLogEntry {
@@ -134,6 +135,16 @@ export async function startHarness(): Promise<Harness> {
 export async function caCertificatePem(commonName = "test CA"): Promise<string> {
   const ca = await generateCertificateAuthority({ commonName, keyAlgorithm: "ECDSA_P256", validityDays: 30, now: new Date() });
   return ca.certificatePem;
+}
+
+/** The TunnelsApiError a client call fails with; the test fails if it succeeds or fails otherwise. */
+export async function apiFailure(promise: Promise<unknown>): Promise<TunnelsApiError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(TunnelsApiError);
+  return error as TunnelsApiError;
 }
 
 /** API calls the emulator served, by "METHOD path-prefix". */

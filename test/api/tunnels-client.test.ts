@@ -2,8 +2,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { mintAccessToken } from "../support/emulator-credentials";
 import { TUNNEL_DOMAIN_PATTERN, TUNNEL_ID_PATTERN } from "../../core/contract/tunnels-api";
 import { EMULATOR_FIXTURE } from "../../emulator/index";
-import { TunnelsApiError, TunnelsClient } from "../../core/api/index";
-import { caCertificatePem, countCalls, startHarness, type Harness } from "./support";
+import { TunnelsClient } from "../../core/api/index";
+import { apiFailure, caCertificatePem, countCalls, startHarness, type Harness } from "./support";
 
 let harness: Harness;
 let client: TunnelsClient;
@@ -17,15 +17,6 @@ beforeEach(async () => {
   // The reset revokes the client's access token: every test also proves the client re-mints after a 401.
   await harness.control.reset();
 });
-
-async function failure(promise: Promise<unknown>): Promise<TunnelsApiError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(TunnelsApiError);
-  return error as TunnelsApiError;
-}
 
 describe("tunnels", () => {
   it("creates, retrieves, lists and archives a tunnel, camelCased", async () => {
@@ -100,14 +91,14 @@ describe("certificates", () => {
 describe("error codes", () => {
   it("TUNNELS_NOT_FOUND for an unknown tunnel or certificate", async () => {
     const unknown = "tnl_111111111111111111111111";
-    expect((await failure(client.tunnels.retrieve(unknown))).code).toBe("TUNNELS_NOT_FOUND");
+    expect((await apiFailure(client.tunnels.retrieve(unknown))).code).toBe("TUNNELS_NOT_FOUND");
     const tunnel = await client.tunnels.create();
-    expect((await failure(client.certificates.retrieve(tunnel.id, "tcrt_111111111111111111111111"))).code).toBe("TUNNELS_NOT_FOUND");
+    expect((await apiFailure(client.certificates.retrieve(tunnel.id, "tcrt_111111111111111111111111"))).code).toBe("TUNNELS_NOT_FOUND");
   });
 
   it("TUNNELS_LIMIT_REACHED for the 11th tunnel of the organization", async () => {
     for (let i = 0; i < 10; i++) await client.tunnels.create({ displayName: `n${i}` });
-    const error = await failure(client.tunnels.create({ displayName: "one too many" }));
+    const error = await apiFailure(client.tunnels.create({ displayName: "one too many" }));
     expect(error).toMatchObject({ code: "TUNNELS_LIMIT_REACHED", status: 409 });
     expect(error.requestId).toMatch(/^req_/);
     expect(error.hint).toContain("10");
@@ -117,26 +108,26 @@ describe("error codes", () => {
     const tunnel = await client.tunnels.create();
     const [a, b, c] = await Promise.all([caCertificatePem("a"), caCertificatePem("b"), caCertificatePem("c")]);
     await client.certificates.create(tunnel.id, { caCertificatePem: a });
-    expect((await failure(client.certificates.create(tunnel.id, { caCertificatePem: a }))).code).toBe("CERT_ALREADY_ACTIVE");
+    expect((await apiFailure(client.certificates.create(tunnel.id, { caCertificatePem: a }))).code).toBe("CERT_ALREADY_ACTIVE");
     await client.certificates.create(tunnel.id, { caCertificatePem: b });
-    expect((await failure(client.certificates.create(tunnel.id, { caCertificatePem: c }))).code).toBe("CERT_SLOTS_FULL");
-    const invalid = await failure(client.certificates.create(tunnel.id, { caCertificatePem: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n" }));
+    expect((await apiFailure(client.certificates.create(tunnel.id, { caCertificatePem: c }))).code).toBe("CERT_SLOTS_FULL");
+    const invalid = await apiFailure(client.certificates.create(tunnel.id, { caCertificatePem: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n" }));
     expect(invalid).toMatchObject({ code: "INVALID_CERTIFICATE", status: 400 });
   });
 
   it("CONFLICT when changing an archived tunnel", async () => {
     const tunnel = await client.tunnels.create();
     await client.tunnels.archive(tunnel.id);
-    expect((await failure(client.tunnels.rotateToken(tunnel.id))).code).toBe("CONFLICT");
-    expect((await failure(client.tunnels.revealToken(tunnel.id))).code).toBe("CONFLICT");
+    expect((await apiFailure(client.tunnels.rotateToken(tunnel.id))).code).toBe("CONFLICT");
+    expect((await apiFailure(client.tunnels.revealToken(tunnel.id))).code).toBe("CONFLICT");
   });
 
   it("INVALID_REQUEST for bad input, before anything is sent", async () => {
     await harness.control.clearRequests();
-    expect((await failure(client.tunnels.create({ displayName: "x".repeat(256) }))).code).toBe("INVALID_REQUEST");
-    expect((await failure(client.tunnels.list({ limit: 0 }).toArray())).code).toBe("INVALID_REQUEST");
-    expect((await failure(client.tunnels.retrieve(""))).code).toBe("INVALID_REQUEST");
-    expect((await failure(client.tunnels.rotateToken("tnl_x", { reason: "r".repeat(1025) }))).code).toBe("INVALID_REQUEST");
+    expect((await apiFailure(client.tunnels.create({ displayName: "x".repeat(256) }))).code).toBe("INVALID_REQUEST");
+    expect((await apiFailure(client.tunnels.list({ limit: 0 }).toArray())).code).toBe("INVALID_REQUEST");
+    expect((await apiFailure(client.tunnels.retrieve(""))).code).toBe("INVALID_REQUEST");
+    expect((await apiFailure(client.tunnels.rotateToken("tnl_x", { reason: "r".repeat(1025) }))).code).toBe("INVALID_REQUEST");
     expect(await harness.control.requests()).toEqual([]);
   });
 });
@@ -159,7 +150,7 @@ describe("credentials", () => {
 
     const keyOnly = new TunnelsClient({ baseUrl: harness.emulator.baseUrl, env: { ANTHROPIC_API_KEY: "sk-ant-api03-must-never-be-sent" } });
     await harness.control.clearRequests();
-    const error = await failure(keyOnly.tunnels.list().toArray());
+    const error = await apiFailure(keyOnly.tunnels.list().toArray());
     expect(error.code).toBe("CONFIGURATION");
     expect(error.message).toContain("ANTHROPIC_API_KEY is set but ignored");
     expect(await harness.control.requests()).toEqual([]);
@@ -182,7 +173,7 @@ describe("credentials", () => {
   it("uses the configured workspace: tunnels of another workspace are invisible", async () => {
     const platform = await harness.tunnelsClient({ envOverrides: { ANTHROPIC_WORKSPACE_ID: "wrkspc_platform" } });
     const tunnel = await platform.tunnels.create({ displayName: "platform only" });
-    expect((await failure(client.tunnels.retrieve(tunnel.id))).code).toBe("TUNNELS_NOT_FOUND");
-    expect((await failure(client.tunnels.retrieve(tunnel.id))).hint).toContain(EMULATOR_FIXTURE.defaultWorkspaceId);
+    expect((await apiFailure(client.tunnels.retrieve(tunnel.id))).code).toBe("TUNNELS_NOT_FOUND");
+    expect((await apiFailure(client.tunnels.retrieve(tunnel.id))).hint).toContain(EMULATOR_FIXTURE.defaultWorkspaceId);
   });
 });
