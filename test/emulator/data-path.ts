@@ -4,11 +4,12 @@ import { connect as tcpConnect, type AddressInfo } from "node:net";
 import * as tls from "node:tls";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import { afterEach } from "vitest";
 import { createWebSocketStream, WebSocketServer, type WebSocket } from "ws";
 import { z } from "zod";
 import type { McpCallResult, PresentedConnection } from "../../emulator/index";
 import { generateCertificateAuthority, issueServerCertificate, type GeneratedCertificate } from "../../core/pki";
-import { ContainerFs, NetworkNamespace, type RunningTwin } from "../../twin/container";
+import { ContainerFs, loopbackSubnet, NetworkNamespace, type RunningTwin } from "../../twin/container";
 import { startConnector } from "../../twin/connector";
 import { LogBook } from "../../twin/log-book.test-support";
 import type { Conformance } from "./conformance-client";
@@ -18,6 +19,22 @@ import type { Conformance } from "./conformance-client";
 // there), and the connector twin. Everything listens on port 0 and is closed by `teardown`.
 
 export type Teardown = Array<() => unknown>;
+
+/** A teardown that empties itself after each test, last step first. */
+export function teardownAfterEachTest(): Teardown {
+  const teardown: Teardown = [];
+  afterEach(async () => {
+    for (const step of teardown.splice(0).reverse()) await step();
+  });
+  return teardown;
+}
+
+/** A fresh network namespace (loopback address) per call, so tests never share one by accident. */
+export function freshNamespaces(): () => NetworkNamespace {
+  const subnet = loopbackSubnet();
+  let used = 0;
+  return () => new NetworkNamespace(subnet(used++));
+}
 
 const CONNECTOR_USER = { uid: 65532, gid: 65532 };
 
@@ -67,6 +84,19 @@ function listen(server: http.Server | WebSocketServer, host: string): Promise<nu
   return new Promise((resolve) => server.listen(0, host, () => resolve((server.address() as AddressInfo).port)));
 }
 
+/** Listens on a loopback port; at teardown, closes the server and the connections it still holds. */
+async function listenOnLoopback(teardown: Teardown, server: http.Server): Promise<number> {
+  const port = await listen(server, "127.0.0.1");
+  teardown.push(
+    () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  );
+  return port;
+}
+
 export interface McpUpstream {
   port: number;
   /** The `authorization` header of every request, as received. */
@@ -101,29 +131,14 @@ export async function startMcpUpstream(teardown: Teardown, options: { requireBea
     });
     void mcp.connect(transport).then(() => transport.handleRequest(request, response));
   });
-  const port = await listen(server, "127.0.0.1");
-  teardown.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  );
+  const port = await listenOnLoopback(teardown, server);
   return { port, authorizations };
 }
 
 /** A plain HTTP server answering every request with one status and body (the proxy's own 502, say). */
 export async function startFixedAnswer(teardown: Teardown, status: number, body: string): Promise<number> {
   const server = http.createServer((_request, response) => response.writeHead(status, { "content-type": "text/plain" }).end(body));
-  const port = await listen(server, "127.0.0.1");
-  teardown.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  );
-  return port;
+  return listenOnLoopback(teardown, server);
 }
 
 export interface TlsOrigin {

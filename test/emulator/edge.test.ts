@@ -1,35 +1,29 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { loopbackSubnet, NetworkNamespace } from "../../twin/container";
 import { REGISTRATION_HEADER } from "../../emulator/data-path/tunnel-wire";
 import { Conformance } from "./conformance-client";
 import {
   connections,
   createTunnel,
+  freshNamespaces,
   issueFor,
   mcpCall,
   rotateToken,
   startConnectorTwin,
   startMcpUpstream,
   startTlsOrigin,
+  teardownAfterEachTest,
   type StartedConnector,
-  type Teardown,
   type TestTunnel,
 } from "./data-path";
 
 let emu: Conformance;
-const teardown: Teardown = [];
-const subnet = loopbackSubnet();
-let namespaces = 0;
-/** A fresh network namespace (loopback address) per use, so tests never share one by accident. */
-const namespace = () => new NetworkNamespace(subnet(namespaces++));
+const teardown = teardownAfterEachTest();
+const namespace = freshNamespaces();
 
 beforeAll(async () => {
   emu = await Conformance.start();
-});
-afterEach(async () => {
-  for (const step of teardown.splice(0).reverse()) await step();
 });
 afterAll(() => emu.close());
 

@@ -1,12 +1,12 @@
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocketServer } from "ws";
 import { fingerprintOfPem, type GeneratedCertificate } from "../../core/pki";
-import { loopbackSubnet, NetworkNamespace } from "../../twin/container";
 import { Conformance } from "./conformance-client";
 import {
   createTunnel,
+  freshNamespaces,
   issueFor,
   mcpCall,
   newCa,
@@ -14,23 +14,18 @@ import {
   startFixedAnswer,
   startMcpUpstream,
   startTlsOrigin,
-  type Teardown,
+  teardownAfterEachTest,
   type TestTunnel,
 } from "./data-path";
 
 let emu: Conformance;
 let tunnel: TestTunnel;
-const teardown: Teardown = [];
-const subnet = loopbackSubnet();
-let namespaces = 0;
-const namespace = () => new NetworkNamespace(subnet(namespaces++));
+const teardown = teardownAfterEachTest();
+const namespace = freshNamespaces();
 
 beforeAll(async () => {
   emu = await Conformance.start();
   tunnel = await createTunnel(emu);
-});
-afterEach(async () => {
-  for (const step of teardown.splice(0).reverse()) await step();
 });
 afterAll(() => emu.close());
 
