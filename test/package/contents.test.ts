@@ -1,10 +1,9 @@
 import * as fs from "node:fs";
 import { builtinModules } from "node:module";
-import * as net from "node:net";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTempDir } from "../harness/engine";
-import { cleanEnv, packedPackage, run, type PackedPackage } from "./packed-package";
+import { cleanEnv, closedRegistryUrl, packedPackage, run, type PackedPackage } from "./packed-package";
 
 // What `make package` puts in the tarball, against what a user needs: the modules the entry points
 // (package.json `exports` and `bin`) reach, their types, and the documents the README leads to.
@@ -159,14 +158,6 @@ function documents(tree: string): Set<string> {
   return found;
 }
 
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 let packed: PackedPackage;
 let manifest: Manifest;
 /** The tarball unpacked: what a user's node_modules/pulumi-mcp-tunnels holds. */
@@ -235,7 +226,7 @@ describe("the npm package", () => {
   });
 
   it("passes npm publish --dry-run (offline, against a closed registry port, so nothing can be published)", async () => {
-    const registry = `http://127.0.0.1:${await closedPort()}/`;
+    const registry = await closedRegistryUrl();
     const { stdout } = await run("npm", ["publish", "--dry-run", "--offline", `--registry=${registry}`, packed.tarball], { cwd: scratch, env: cleanEnv() });
     expect(stdout).toContain(`+ ${manifest.name}@${manifest.version}`);
   });

@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { inject } from "vitest";
@@ -61,6 +62,15 @@ export function projectEngineEnv(dir: string, credentials: Record<string, string
     MCP_TUNNELS_CACHE_DIR: path.join(dir, "token-cache"),
     ...credentials,
   });
+}
+
+/** An npm registry URL on a loopback port that was free a moment ago: whatever asks it is refused at once. */
+export async function closedRegistryUrl(): Promise<string> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return `http://127.0.0.1:${port}/`;
 }
 
 export interface Ran {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EMULATOR_FIXTURE } from "../../emulator/index";
 import { startCli, type CliProcess } from "../emulator/compiled-cli";
 import { makeTempDir } from "../harness/engine";
-import { cleanEnv, INLINE_DRIVER, listedVersions, packedPackage, physicalCopies, projectEngineEnv, run, type PackedPackage } from "./packed-package";
+import { cleanEnv, closedRegistryUrl, INLINE_DRIVER, listedVersions, packedPackage, physicalCopies, projectEngineEnv, run, type PackedPackage } from "./packed-package";
 
 // A newcomer's project: its own, newer @pulumi/pulumi 3.x, TypeScript, and the packed tarball
 // installed the way the README says. Nothing from the repository resolves in it.
@@ -82,14 +82,6 @@ function readmePlanCommand(): { line: string; consumer: string } {
   const line = lines[0]!;
   expect(line.startsWith("pulumi preview --json | ")).toBe(true);
   return { line, consumer: line.slice("pulumi preview --json | ".length) };
-}
-
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** A command that is refused must say so at once: a download attempt against a closed port retries for over a minute. */
@@ -168,7 +160,7 @@ describe("a user's project with the packed package installed", () => {
       expect(JSON.parse(preview)).toHaveProperty("steps");
 
       const { consumer } = readmePlanCommand();
-      const npmEnv = cleanEnv({ npm_config_registry: `http://127.0.0.1:${await closedPort()}/`, npm_config_cache: path.join(scratch, "npm-cache-installed") });
+      const npmEnv = cleanEnv({ npm_config_registry: await closedRegistryUrl(), npm_config_cache: path.join(scratch, "npm-cache-installed") });
       const { stdout: summary } = await run("sh", ["-c", consumer], { cwd: project, env: npmEnv, input: preview, timeoutMs: REFUSAL_DEADLINE_MS });
       expect(summary).toContain("Tunnel **newcomer-tunnel** will be created (`newcomer`)");
     } finally {
@@ -182,7 +174,7 @@ describe("a user's project with the packed package installed", () => {
     const elsewhere = path.join(scratch, "elsewhere");
     writeProject(elsewhere, { "package.json": "{}\n" });
     // yes=true as CI has it: only the command line's own flags may stop a download.
-    const env = cleanEnv({ npm_config_registry: `http://127.0.0.1:${await closedPort()}/`, npm_config_cache: path.join(scratch, "npm-cache-empty"), npm_config_yes: "true" });
+    const env = cleanEnv({ npm_config_registry: await closedRegistryUrl(), npm_config_cache: path.join(scratch, "npm-cache-empty"), npm_config_yes: "true" });
     const failure = await run("sh", ["-c", consumer], { cwd: elsewhere, env, input: "{}", timeoutMs: REFUSAL_DEADLINE_MS }).then(
       () => undefined,
       (error: Error) => error.message,
