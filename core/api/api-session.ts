@@ -1,10 +1,6 @@
-import { mkdir, readFile } from "node:fs/promises";
-import { dirname } from "node:path";
-import { format } from "node:util";
 import Anthropic, { APIConnectionError, APIError, APIUserAbortError } from "@anthropic-ai/sdk";
-import { resolveCredentialsFromConfig, type AccessTokenProvider, type AnthropicConfig } from "@anthropic-ai/sdk/lib/credentials";
 import type { z } from "zod";
-import { identityTokenValidity, type IdentityTokenValidity } from "./identity-token-validity";
+import type { IdentityTokenValidity } from "./identity-token-validity";
 import {
   readSetting,
   resolveApiTarget,
@@ -12,12 +8,12 @@ import {
   type ApiTarget,
   type CredentialAudience,
   type EnvSource,
-  type FederationCredentials,
   type ResolvedCredentials,
 } from "./credentials";
 import { TunnelsApiError } from "./errors";
-import { writePrivateFile } from "./private-file";
+import { federationChain } from "./federation-chain";
 import { SecretRedactor } from "./redact";
+import { redactingLogger } from "./redacting-logger";
 import { parseRetryAfterMs } from "./retry-after";
 import {
   DEFAULT_ATTEMPT_TIMEOUT_MS,
@@ -29,7 +25,6 @@ import {
   type RetryBudget,
   type RetryClock,
 } from "./retry-budget";
-import { accessTokenCachePath, cacheDirectory, identityTokenFilePath } from "./token-cache-path";
 import { translateError, type ErrorContext } from "./translate-error";
 import { Transport } from "./transport";
 
@@ -291,80 +286,9 @@ export class ApiSession {
       this.#redactor.remember(credentials.token);
       return { sdk: new Anthropic({ ...common, authToken: credentials.token }), credentials, baseUrl };
     }
-    const provider = await this.#federationProvider(env, baseUrl, credentials);
-    return { sdk: new Anthropic({ ...common, authToken: null, credentials: provider }), credentials, baseUrl };
-  }
-
-  /**
-   * The SDK's own federation chain, given a config with a credentials_path so it keeps the minted
-   * token in its on-disk 0600 cache. That file is what lets preview, up and destroy (separate
-   * processes) share one exchange of a single-use identity token.
-   */
-  async #federationProvider(env: EnvSource, baseUrl: string, credentials: FederationCredentials): Promise<AccessTokenProvider> {
-    const cacheDir = cacheDirectory(env);
-    const identityToken = await this.#readIdentityToken(credentials);
-    this.#redactor.remember(identityToken);
-    this.#identityTokenValidity = identityTokenValidity(identityToken);
-    const identityTokenPath =
-      credentials.identityToken.kind === "file"
-        ? credentials.identityToken.path
-        : await writeCacheFile(identityTokenFilePath(cacheDir, identityToken), identityToken);
-
-    const config: AnthropicConfig = {
-      base_url: baseUrl,
-      organization_id: credentials.organizationId,
-      workspace_id: credentials.workspaceId,
-      authentication: {
-        type: "oidc_federation",
-        federation_rule_id: credentials.ruleId,
-        service_account_id: credentials.serviceAccountId,
-        identity_token: { source: "file", path: identityTokenPath },
-        credentials_path: accessTokenCachePath(cacheDir, {
-          baseUrl,
-          ruleId: credentials.ruleId,
-          organizationId: credentials.organizationId,
-          workspaceId: credentials.workspaceId,
-          identityToken,
-        }),
-      },
-    };
-    const logger = redactingLogger(this.#redactor);
-    const { provider } = resolveCredentialsFromConfig(config, {
-      baseURL: baseUrl,
-      fetch: this.#transport.fetch,
-      // Without the cache file the next process would exchange the same single-use token again.
-      onCacheWriteError: (error) => logger.warn("pulumi-mcp-tunnels: could not use the access-token cache file:", error),
-      onSafetyWarning: (message) => logger.warn(`pulumi-mcp-tunnels: ${message}`),
-    });
-    return async (opts) => {
-      const token = await provider(opts);
-      this.#redactor.remember(token.token);
-      return token;
-    };
-  }
-
-  async #readIdentityToken(credentials: FederationCredentials): Promise<string> {
-    const source = credentials.identityToken;
-    if (source.kind === "value") return source.value;
-    let content: string;
-    try {
-      content = (await readFile(source.path, "utf8")).trim();
-    } catch (error) {
-      const reason = (error as NodeJS.ErrnoException).code ?? "unreadable";
-      throw new TunnelsApiError({
-        code: "CONFIGURATION",
-        summary: `the identity token file named by ${source.variable} cannot be read (${reason})`,
-        hint: `Point ${source.variable} at a readable file holding the identity token (JWT).`,
-      });
-    }
-    if (!content) {
-      throw new TunnelsApiError({
-        code: "CONFIGURATION",
-        summary: `the identity token file named by ${source.variable} is empty`,
-        hint: `Write the identity token (JWT) into that file, or point ${source.variable} elsewhere.`,
-      });
-    }
-    return content;
+    const chain = await federationChain({ env, baseUrl, credentials, fetch: this.#transport.fetch, redactor: this.#redactor });
+    this.#identityTokenValidity = chain.identityToken;
+    return { sdk: new Anthropic({ ...common, authToken: null, credentials: chain.provider }), credentials, baseUrl };
   }
 }
 
@@ -402,32 +326,4 @@ function positiveInteger(name: string, value: number, min: number): number {
     });
   }
   return value;
-}
-
-/** Writes `content` to `path` (mode 0600, directory 0700) atomically; returns the path. */
-async function writeCacheFile(path: string, content: string): Promise<string> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  try {
-    await writePrivateFile(path, content);
-  } catch (error) {
-    throw new TunnelsApiError({
-      code: "CONFIGURATION",
-      summary: `the cache directory cannot be written (${(error as NodeJS.ErrnoException).code ?? "error"})`,
-      hint: "Set MCP_TUNNELS_CACHE_DIR to a writable directory private to this user.",
-    });
-  }
-  return path;
-}
-
-type LogFunction = (message: string, ...rest: unknown[]) => void;
-
-/** The SDK's logger, with every line passed through the redactor before it reaches stderr. */
-function redactingLogger(redactor: SecretRedactor): { error: LogFunction; warn: LogFunction; info: LogFunction; debug: LogFunction } {
-  const line = (message: string, rest: unknown[]) => redactor.redact(format(message, ...rest));
-  return {
-    error: (message, ...rest) => console.error(line(message, rest)),
-    warn: (message, ...rest) => console.error(line(message, rest)),
-    info: (message, ...rest) => console.error(line(message, rest)),
-    debug: (message, ...rest) => console.error(line(message, rest)),
-  };
 }
