@@ -4,7 +4,8 @@ import { certificateAuthoritySchema } from "../../core/schemas/certificate-autho
 import { serverCertificateSchema } from "../../core/schemas/server-certificate";
 import { tunnelSchema } from "../../core/schemas/tunnel";
 import { tunnelTokenSchema } from "../../core/schemas/tunnel-token";
-import { checkInputs, diffInputs, engineInputs, UNKNOWN } from "./inputs";
+import { UNKNOWN } from "../../core/schemas/engine-values";
+import { checkInputs, diffInputs, engineInputs } from "./inputs";
 
 describe("checkInputs", () => {
   it("uses the engine's own placeholder for unknown values", () => {

@@ -4,7 +4,6 @@ import { SERIALIZED_PROVIDER_KEY, UNKNOWN } from "../../core/schemas/engine-valu
 import { fieldsWhere, type FieldShape, type ResourceSchema } from "../../core/schemas/field";
 import { ResourceOperationError } from "./errors";
 
-export { UNKNOWN } from "../../core/schemas/engine-values";
 
 export type Props = Record<string, unknown>;
 

@@ -3,6 +3,7 @@ import * as tunnels from "pulumi-mcp-tunnels";
 import { TestEmulator } from "../harness/emulator";
 import { expectEmptyPlan } from "../harness/plan";
 import { createHermeticStack } from "../harness/stack";
+import { SERIALIZED_PROVIDER_KEY } from "../../core/schemas/engine-values";
 
 let emulator: TestEmulator;
 beforeAll(async () => {
@@ -31,7 +32,7 @@ describe("state written by this package", () => {
     const ours = (exported.deployment.resources as StateResource[]).filter((r) => r.type.startsWith("pulumi-nodejs:dynamic/mcp-tunnels:"));
     expect(ours).toHaveLength(5);
     for (const resource of ours) {
-      const code = resource.outputs?.__provider;
+      const code = resource.outputs?.[SERIALIZED_PROVIDER_KEY];
       expect(typeof code).toBe("string");
       expect(Buffer.byteLength(code as string), `serialized provider of ${resource.type}`).toBeLessThan(4096);
     }
@@ -48,7 +49,7 @@ describe("state written by this package", () => {
     // What an upgrade of this package does to state: different serialized code, same inputs.
     for (const resource of ours) {
       for (const props of [resource.inputs, resource.outputs]) {
-        if (props && typeof props.__provider === "string") props.__provider = `${props.__provider}\n// provider code from a newer release\n`;
+        if (props && typeof props[SERIALIZED_PROVIDER_KEY] === "string") props[SERIALIZED_PROVIDER_KEY] = `${props[SERIALIZED_PROVIDER_KEY]}\n// provider code from a newer release\n`;
       }
     }
     await stack.importStack(exported);
