@@ -84,7 +84,7 @@ demo-clean: build
 bench: toolchain build
 	npx vitest run --config bench/vitest.bench.config.mts
 
-# The long reliability runs (tens of minutes): 20 quickstart ups under random faults, 20 kill -9s
+# The long reliability runs (tens of minutes): 40 quickstart ups under random faults (MCP_TUNNELS_SOAK_RUNS=N for more), 20 kill -9s
 # of the engine at random moments, and the whole bad-input table. Each prints its figures
 # ("faults soak: ...", "crash soak: ... seed N"); MCP_TUNNELS_SOAK_SEED=N replays a crash soak.
 soak: toolchain build
