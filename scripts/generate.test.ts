@@ -5,13 +5,13 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { field, type ResourceSchema } from "../core/schemas/field";
+import { field, schemaToken, type ResourceSchema } from "../core/schemas/field";
 import { COMPONENT_SCHEMAS, RESOURCE_SCHEMAS } from "../core/schemas/index";
 import { COMPONENT_TYPE } from "../core/schemas/tunnel-deployment";
 import { generateDocs } from "./docs-generator";
 import { constructorStatement, generatedDocs, generatedSchema, readSources, repoRoot, SCHEMA_FILE, staleDocs } from "./generate-files";
 import { generateNodejsSdk, hermeticPulumiEnv } from "./generate-nodejs-sdk";
-import { generateSchemaJson, packageModel, packageSpec, schemaToken, type GeneratorSources, type ResourceModel } from "./schema-generator";
+import { generateSchemaJson, packageModel, packageSpec, type GeneratorSources, type ResourceModel } from "./schema-generator";
 
 const run = promisify(execFile);
 const ROOT = repoRoot(__dirname);

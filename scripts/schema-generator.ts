@@ -1,13 +1,11 @@
 import { z } from "zod";
-import { fieldMetadata, type FieldMeta, type FieldShape, type ResourceSchema } from "../core/schemas/field";
+import { fieldMetadata, schemaToken, TYPE_MODULE, type FieldMeta, type FieldShape, type ResourceSchema } from "../core/schemas/field";
 
 /**
  * schema.json from the zod schemas and their field metadata. Pure: the caller reads the prose
  * and package.json, so tests regenerate in memory and compare with what is committed.
  */
 
-export const PACKAGE_NAME = "mcp-tunnels";
-export const schemaToken = (typeName: string): string => `${PACKAGE_NAME}:index:${typeName}`;
 
 export interface PackageInfo {
   version: string;
@@ -270,7 +268,7 @@ function sharedTypeSpec(type: Extract<TypeModel, { kind: "enum" | "object" }>): 
 
 export function packageSpec(model: PackageModel): Spec {
   return {
-    name: PACKAGE_NAME,
+    name: TYPE_MODULE,
     displayName: "MCP Tunnels",
     version: model.info.version,
     description: model.info.description,

@@ -77,6 +77,8 @@ export type CrossFieldRule = (known: Record<string, unknown>) => RuleFailure[];
 
 export const TYPE_MODULE = "mcp-tunnels";
 export const typeToken = (typeName: string): string => `pulumi-nodejs:dynamic/${TYPE_MODULE}:${typeName}`;
+/** The package's own token for a type (`mcp-tunnels:index:Tunnel`): schema.json's and the native provider's. */
+export const schemaToken = (typeName: string): string => `${TYPE_MODULE}:index:${typeName}`;
 
 /** Shared messages: they name the fix and never echo the value (it may be a secret). */
 export const messages = {
