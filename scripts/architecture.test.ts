@@ -24,6 +24,8 @@ const LAYERS: { folder: string; may: string[]; notPackages?: RegExp[] }[] = [
   { folder: "sdk/resources", may: ["provider/kit", "core/contract", "core/schemas", "core/pki", "core/deploy"] },
   { folder: "sdk/cli", may: ["core/plan"] },
   { folder: "sdk", may: ["sdk/resources", "core/contract", "core/schemas", "core/pki", "core/deploy"] },
+  // The resource provider plugin: serves the providers of provider/ to the engine by type token.
+  { folder: "native", may: ["provider", "provider/kit", "core/contract", "core/schemas"] },
   // Beside the product.
   { folder: "emulator", may: ["core/contract", "core/pki", "core/api", "sdk/cli"] },
   { folder: "twin", may: ["emulator", "core/contract", "core/pki", "core/deploy", "core/schemas"] },

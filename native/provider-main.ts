@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as provider from "@pulumi/pulumi/provider";
+import * as provproto from "@pulumi/pulumi/proto/provider_pb";
+import { NativeProvider, packageRoot, type NativeDiffResult } from "./native-provider";
+
+/**
+ * `pulumi-resource-mcp-tunnels`: the engine starts it as the `mcp-tunnels` resource plugin.
+ *
+ * The Node SDK's provider server (`@pulumi/pulumi/provider`) answers diff with changes and
+ * replaces only, and ignores Configure's variables. Its gRPC handlers for those two are replaced
+ * as the service is registered, so that a preview shows each changed property with its kind
+ * (`~ rotation: "1" => "2"`) and provider config reaches the kinds.
+ */
+type Handler = (call: { request: any }, callback: (error: unknown, response?: unknown) => void) => void;
+
+const KINDS: Record<NativeDiffResult["detailedDiff"][string]["kind"], provproto.PropertyDiff.Kind> = {
+  ADD: provproto.PropertyDiff.Kind.ADD,
+  ADD_REPLACE: provproto.PropertyDiff.Kind.ADD_REPLACE,
+  DELETE: provproto.PropertyDiff.Kind.DELETE,
+  DELETE_REPLACE: provproto.PropertyDiff.Kind.DELETE_REPLACE,
+  UPDATE: provproto.PropertyDiff.Kind.UPDATE,
+  UPDATE_REPLACE: provproto.PropertyDiff.Kind.UPDATE_REPLACE,
+};
+
+export function diffResponse(result: NativeDiffResult): provproto.DiffResponse {
+  const resp = new provproto.DiffResponse();
+  const Changes = provproto.DiffResponse.DiffChanges;
+  resp.setChanges(result.changes === true ? Changes.DIFF_SOME : result.changes === false ? Changes.DIFF_NONE : Changes.DIFF_UNKNOWN);
+  resp.setReplacesList(result.replaces ?? []);
+  resp.setDeletebeforereplace(result.deleteBeforeReplace ?? false);
+  resp.setDiffsList(Object.keys(result.detailedDiff));
+  resp.setHasdetaileddiff(true);
+  const detailed = resp.getDetaileddiffMap();
+  for (const [key, diff] of Object.entries(result.detailedDiff)) {
+    detailed.set(key, new provproto.PropertyDiff().setKind(KINDS[diff.kind]).setInputdiff(diff.inputDiff));
+  }
+  return resp;
+}
+
+function handlers(native: NativeProvider, original: Record<string, Handler>): Record<string, Handler> {
+  return {
+    diff: (call, callback) => {
+      const req = call.request as provproto.DiffRequest;
+      native
+        .diff(req.getId(), req.getUrn(), req.getOlds()?.toJavaScript() ?? {}, req.getNews()?.toJavaScript() ?? {})
+        .then((result) => callback(null, diffResponse(result)))
+        .catch((error: unknown) => callback(error));
+    },
+    configure: (call, callback) => {
+      const variables = new Map((call.request as provproto.ConfigureRequest).getVariablesMap().toArray());
+      native.configure(variables).then(
+        () => original.configure!.call(original, call, callback),
+        (error: unknown) => callback(error),
+      );
+    },
+  };
+}
+
+/** Registers the native handlers on the gRPC server the SDK builds (the grpc-js it loads itself). */
+function overrideOnRegistration(native: NativeProvider): void {
+  const sdkDir = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const grpc = require(require.resolve("@grpc/grpc-js", { paths: [sdkDir] })) as { Server: { prototype: { addService(service: unknown, impl: object): void } } };
+  const addService = grpc.Server.prototype.addService;
+  grpc.Server.prototype.addService = function (service: unknown, impl: object) {
+    const own = impl as Record<string, Handler>;
+    const bound = Object.fromEntries(Object.entries(handlers(native, own)));
+    const merged = new Proxy(impl, { get: (target, key, receiver) => (typeof key === "string" && key in bound ? bound[key] : Reflect.get(target, key, receiver)) });
+    return addService.call(this, service, merged);
+  };
+}
+
+function main(): Promise<void> {
+  const root = packageRoot();
+  const { version } = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { version: string };
+  const native = new NativeProvider(version, fs.readFileSync(path.join(root, "schema.json"), "utf8"));
+  overrideOnRegistration(native);
+  return provider.main(native, process.argv.slice(2));
+}
+
+if (require.main === module) void main();
