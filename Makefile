@@ -7,7 +7,7 @@ export PATH := $(ROOT)/.tools/node/bin:$(ROOT)/.tools/pulumi/bin:$(PATH)
 export PULUMI_SKIP_UPDATE_CHECK := true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION := true
 
-.PHONY: toolchain deps build package test test-unit test-e2e lint demo demo-clean emulator bench soak generate check-generated clean
+.PHONY: toolchain deps build native-provider package test test-unit test-e2e lint demo demo-clean emulator bench soak generate check-generated clean
 
 toolchain:
 	@bash scripts/toolchain.sh node
@@ -28,6 +28,12 @@ node_modules/.installed: package-lock.json
 build: deps
 	npx tsc -p tsconfig.build.json
 	@ln -sfn .. node_modules/pulumi-mcp-tunnels
+
+# The native resource provider plugin, for programs in any language: puts the executable
+# pulumi-resource-mcp-tunnels in PLUGIN_DIR; put that directory on PATH for the engine to find it.
+PLUGIN_DIR ?= $(ROOT)/dist/plugins
+native-provider: build
+	@bash scripts/install-native-provider.sh "$(PLUGIN_DIR)"
 
 # The npm tarball: a fresh build of a clean copy of the working tree (what git tracks, and new files
 # it does not ignore), packed with package.json's "files", so an output of a deleted source left in
