@@ -23,12 +23,12 @@ export function pulumiCommand(): Promise<PulumiCommand> {
  * secrets provider, no update checks or plugin downloads, and module resolution that lets the
  * serialized dynamic provider find `@pulumi/pulumi` and `pulumi-mcp-tunnels`.
  */
-export function hermeticEngineEnv(dir: string, extra: Record<string, string> = {}): Record<string, string> {
+export function hermeticEngineEnv(dir: string, extra: Record<string, string> = {}, pluginDirs: string[] = []): Record<string, string> {
   const home = path.join(dir, "pulumi-home");
   const backend = path.join(dir, "backend");
   fs.mkdirSync(home, { recursive: true });
   fs.mkdirSync(backend, { recursive: true });
-  const pathEntries = [path.join(TOOLCHAIN_ROOT, "bin"), fs.existsSync(NODE_BIN) ? NODE_BIN : undefined, process.env.PATH];
+  const pathEntries = [...pluginDirs, path.join(TOOLCHAIN_ROOT, "bin"), fs.existsSync(NODE_BIN) ? NODE_BIN : undefined, process.env.PATH];
   return {
     PATH: pathEntries.filter(Boolean).join(path.delimiter),
     PULUMI_HOME: home,

@@ -7,6 +7,8 @@ export interface HermeticStackOptions {
   program: PulumiFn;
   /** Extra environment for the engine and every provider process it starts. */
   env?: Record<string, string>;
+  /** Directories put first on the engine's PATH, where it finds resource plugins (`pulumi-resource-<name>`). */
+  pluginDirs?: string[];
   /** Stack config (`mcpTunnels:baseUrl`, ...), set before the first operation. */
   config?: Record<string, { value: string; secret?: boolean }>;
   projectName?: string;
@@ -41,7 +43,7 @@ function readTree(dir: string): string {
  */
 export async function createHermeticStack(options: HermeticStackOptions): Promise<HermeticStack> {
   const dir = makeTempDir("mcp-tunnels-stack");
-  const env = hermeticEngineEnv(dir, options.env);
+  const env = hermeticEngineEnv(dir, options.env, options.pluginDirs);
   const projectName = options.projectName ?? "mcp-tunnels-test";
   const workDir = `${dir}/work`;
   fs.mkdirSync(workDir);
