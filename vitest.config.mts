@@ -7,7 +7,7 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["core/**/*.test.ts", "sdk/**/*.test.ts", "provider/**/*.test.ts", "emulator/**/*.test.ts", "twin/**/*.test.ts", "scripts/**/*.test.ts"],
+          include: ["core/**/*.test.ts", "sdk/**/*.test.ts", "provider/**/*.test.ts", "native/**/*.test.ts", "emulator/**/*.test.ts", "twin/**/*.test.ts", "scripts/**/*.test.ts"],
           testTimeout: 30_000,
         },
       },
