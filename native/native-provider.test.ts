@@ -82,7 +82,7 @@ describe("the native provider", () => {
   it("gives provider config in the package's namespace to the kinds as the dynamic path's mcpTunnels config", async () => {
     const configured: unknown[] = [];
     const native = new NativeProvider("0.0.0", schemaText, () => recordingModule([], configured));
-    await native.configure(new Map([["mcp-tunnels:baseUrl", "http://127.0.0.1:1"]]));
+    await native.configure(new Map([["mcp-tunnels:config:baseUrl", "http://127.0.0.1:1"]]));
     expect(configured).toEqual(["http://127.0.0.1:1"]);
   });
 });

@@ -104,7 +104,11 @@ export class NativeProvider implements provider.Provider {
    * stack config `mcpTunnels:<key>`; one runtime per process serves every kind.
    */
   async configure(variables: ReadonlyMap<string, string>): Promise<void> {
-    const get = (key: string) => variables.get(key.replace(`${CONFIG_NAMESPACE}:`, `${TYPE_MODULE}:`));
+    // The engine names a provider's config variables `<package>:config:<key>`.
+    const get = (key: string) => {
+      const name = key.slice(`${CONFIG_NAMESPACE}:`.length);
+      return variables.get(`${TYPE_MODULE}:config:${name}`) ?? variables.get(`${TYPE_MODULE}:${name}`);
+    };
     const anyKind = RESOURCE_REGISTRY.find((entry): entry is CustomEntry => !entry.component)!.kind;
     await this.load(anyKind).configure({ config: { get } } as unknown as pulumi.dynamic.ConfigureRequest);
   }

@@ -100,4 +100,18 @@ describe("the native provider plugin on the real engine", () => {
     expect(replace?.detailedDiff).toEqual({ displayName: { kind: "update-replace", inputDiff: true } });
     await stack.destroy();
   });
+
+  it("takes provider config in the package's namespace (mcp-tunnels:baseUrl) as the dynamic path takes mcpTunnels:baseUrl", async () => {
+    const { ANTHROPIC_BASE_URL: baseUrl, ...withoutBaseUrl } = await emulator.engineEnv();
+    const { stack } = await createHermeticStack({
+      env: withoutBaseUrl,
+      pluginDirs: [pluginDir],
+      config: { "mcp-tunnels:baseUrl": { value: baseUrl! } },
+      program: async () => ({ tunnelId: nativeResource("Tunnel", "edge", { displayName: "e2e-native-config" }, ["tunnelId"]).tunnelId }),
+    });
+    const up = await stack.up();
+    const tunnelId = up.outputs.tunnelId?.value as string;
+    expect((await emulator.tunnels()).map((t) => t.id)).toContain(tunnelId);
+    await stack.destroy();
+  });
 });
