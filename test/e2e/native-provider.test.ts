@@ -72,6 +72,7 @@ describe("the native provider plugin on the real engine", () => {
     const rotated = await stack.up();
     expect(rotated.outputs.token?.value).not.toBe(firstToken);
     expect(rotated.outputs.token?.secret).toBe(true);
+    expect(stateAtRest()).not.toContain(rotated.outputs.token?.value as string);
     const rotations = (await emulator.audit()).filter((e) => e.action === "token.rotate" && e.tunnel_id === tunnelId);
     expect(rotations).toHaveLength(1);
     expect(JSON.stringify(rotations[0]?.detail)).toContain("quarterly rotation");
