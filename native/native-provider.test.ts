@@ -71,6 +71,16 @@ describe("the native provider", () => {
     expect((await native.diff("tok", token, { rotation: "1" }, { rotation: "2" })).detailedDiff).toEqual({});
   });
 
+  it("reads an import, the id alone, with the state the id names: a TunnelToken's tunnel from tnl_…/token, nothing more for a Tunnel", async () => {
+    const calls: { op: string; args: unknown[] }[] = [];
+    const native = new NativeProvider("0.0.0", schemaText, () => recordingModule(calls));
+    await native.read("tnl_1/token", urn("mcp-tunnels:index:TunnelToken"), {});
+    await native.read("tnl_1", urn("mcp-tunnels:index:Tunnel"), {});
+    await native.read("tnl_1/token", urn("mcp-tunnels:index:TunnelToken"), { tunnelId: "tnl_2", tokenId: "tkn_1" });
+    expect(calls.map((call) => call.args)).toEqual([["tnl_1/token", { tunnelId: "tnl_1" }], ["tnl_1", {}], ["tnl_1/token", { tunnelId: "tnl_2", tokenId: "tkn_1" }]]);
+    await expect(native.read("tkn_1", urn("mcp-tunnels:index:TunnelToken"), {})).rejects.toThrow(/import id must be <tunnelId>\/token/);
+  });
+
   it("passes a Tunnel its URN, which it journals its create under", async () => {
     const calls: { op: string; args: unknown[] }[] = [];
     const native = new NativeProvider("0.0.0", schemaText, () => recordingModule(calls));

@@ -81,7 +81,9 @@ export class NativeProvider implements provider.Provider {
   async read(id: string, urn: string, props: Props): Promise<provider.ReadResult> {
     const { entry, module } = this.route(urn);
     const given = revealed(props);
-    const result = await module.provider.read!(id, given.plain);
+    // `pulumi import` reads with the id alone; a refresh always sends the recorded state.
+    const state = Object.keys(given.plain).length === 0 ? importedState(entry.kind, id) : given.plain;
+    const result = await module.provider.read!(id, state);
     const secrets = [...given.secretKeys, ...secretFields(entry)];
     return { id: result.id, props: withSecrets(result.props, secrets), inputs: result.inputs === undefined ? undefined : withSecrets(result.inputs, secrets) };
   }
@@ -119,6 +121,18 @@ export class NativeProvider implements provider.Provider {
     if (!entry) throw new Error(`mcp-tunnels has no custom resource ${type}: the types are ${RESOURCE_REGISTRY.filter((e) => !e.component).map((e) => schemaToken(e.schema.typeName)).join(", ")}`);
     return { entry, module: this.load(entry.kind) };
   }
+}
+
+/**
+ * What `pulumi import <type> <name> <id>` needs beyond the id to read a resource, from the id the
+ * engine records for it: a Tunnel's `tnl_…` is enough; a TunnelToken's is `tnl_…/token`, the
+ * one its create records, and names the tunnel.
+ */
+export function importedState(kind: ResourceKind, id: string): Props {
+  if (kind !== "tunnel-token") return {};
+  const match = /^(tnl_[^/]+)\/token$/.exec(id);
+  if (!match) throw new Error(`mcp-tunnels:index:TunnelToken import id must be <tunnelId>/token (e.g. tnl_abc/token), not ${JSON.stringify(id)}`);
+  return { tunnelId: match[1] };
 }
 
 function secretFields(entry: CustomEntry): string[] {

@@ -9,10 +9,12 @@ const TUNNEL = "tnl_1111111111111111111111AA";
 /** Records rotate calls; each returns a new token id, like the API. */
 function fakeClients() {
   const rotations: { reason?: string | undefined }[] = [];
+  const reveals: string[] = [];
   const clients = {
     tunnels: () => ({
       tunnels: {
-        revealToken: async () => ({ id: `ttkn_${"0".repeat(64)}`, tunnelToken: "revealed" }),
+        retrieve: async (id: string) => ({ id, archivedAt: null }),
+        revealToken: async (id: string) => (reveals.push(id), { id: `ttkn_${"0".repeat(64)}`, tunnelToken: "revealed" }),
         rotateToken: async (_id: string, options: { reason?: string }) => {
           rotations.push(options);
           return { id: `ttkn_${String(rotations.length).padStart(64, "0")}`, tunnelToken: `rotated-${rotations.length}` };
@@ -20,7 +22,7 @@ function fakeClients() {
       },
     }),
   } as unknown as ApiClients;
-  return { clients, rotations };
+  return { clients, rotations, reveals };
 }
 
 async function checked(provider: TunnelTokenProvider, olds: Record<string, unknown>, news: Record<string, unknown>) {
@@ -90,5 +92,17 @@ describe("TunnelToken rotation is decided at preview from the clock", () => {
     expect(shorter.rotateAt).toBe("2026-12-20T12:00:00.000Z");
     await provider.update("id", created.outs, shorter);
     expect(rotations).toHaveLength(1);
+  });
+});
+
+describe("TunnelToken read", () => {
+  it("reveals the token of an import (a state with no token, the engine's read by id), which is audited, and not on a refresh", async () => {
+    const { clients, reveals } = fakeClients();
+    const provider = new TunnelTokenProvider(clients, new FakeClock(new Date("2026-01-01T00:00:00Z")), new ProviderRuntime());
+    const imported = await provider.read(`${TUNNEL}/token`, { tunnelId: TUNNEL });
+    expect(imported.props).toMatchObject({ tunnelId: TUNNEL, token: "revealed", tokenId: `ttkn_${"0".repeat(64)}` });
+    expect(imported.inputs).toEqual({ tunnelId: TUNNEL });
+    await provider.read(`${TUNNEL}/token`, imported.props!);
+    expect(reveals).toEqual([TUNNEL]);
   });
 });

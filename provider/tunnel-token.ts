@@ -54,7 +54,8 @@ export class TunnelTokenProvider implements pulumi.dynamic.ResourceProvider {
         throw error;
       }
       let outs = props;
-      if (this.runtime.setting("revealOnRefresh") === "true") {
+      // A state without a token is an import: the token it manages is revealed, and audited.
+      if (props.tokenId === undefined || this.runtime.setting("revealOnRefresh") === "true") {
         const revealed = await this.clients.tunnels().tunnels.revealToken(tunnelId);
         if (revealed.id !== props.tokenId) outs = { ...props, token: revealed.tunnelToken, tokenId: revealed.id };
       }
