@@ -89,6 +89,12 @@ describe("the native provider", () => {
     expect(calls[0]!.args[1]).toEqual({ displayName: "edge", resourceUrn: tunnel });
   });
 
+  it("answers CheckConfig with an explicit provider's credentials secret, passed in plain or not, and the rest as given", async () => {
+    const native = new NativeProvider("0.0.0", schemaText, () => recordingModule([]));
+    const checked = await native.checkConfig({ workspaceId: "wrkspc_platform", identityToken: "eyJ.plain", authToken: secretValue("sk") });
+    expect(checked).toEqual({ workspaceId: "wrkspc_platform", identityToken: secretValue("eyJ.plain"), authToken: secretValue("sk") });
+  });
+
   it("gives provider config in the package's namespace to the kinds as the dynamic path's mcpTunnels config", async () => {
     const configured: unknown[] = [];
     const native = new NativeProvider("0.0.0", schemaText, () => recordingModule([], configured));

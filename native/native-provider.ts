@@ -6,7 +6,7 @@ import { fieldsWhere, schemaToken, TYPE_MODULE } from "../core/schemas/field";
 import { RESOURCE_REGISTRY, type ResourceKind } from "../core/schemas/registry";
 import { RESOURCE_URN_INPUT } from "../provider/kit/create-journal";
 import type { ProviderModule } from "../provider/kit/provider-module";
-import { CONFIG_NAMESPACE } from "../provider/kit/runtime";
+import { CONFIG_NAMESPACE, SECRET_CONFIG_KEYS } from "../provider/kit/runtime";
 import { propertyDiffs, type PropertyDiff } from "./property-diff";
 import { revealed, withSecrets } from "./secrets";
 
@@ -99,6 +99,14 @@ export class NativeProvider implements provider.Provider {
   async delete(id: string, urn: string, props: Props): Promise<void> {
     const { module } = this.route(urn);
     await module.provider.delete!(id, revealed(props).plain);
+  }
+
+  /**
+   * An explicit provider instance's inputs are recorded in state as this answer returns them: a
+   * credential (`identityToken`, ...) leaves secret even if the program passed it in plain.
+   */
+  async checkConfig(news: Props): Promise<Props> {
+    return withSecrets(news, SECRET_CONFIG_KEYS);
   }
 
   /**

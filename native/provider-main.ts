@@ -3,15 +3,16 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as provider from "@pulumi/pulumi/provider";
 import * as provproto from "@pulumi/pulumi/proto/provider_pb";
+import type * as structproto from "google-protobuf/google/protobuf/struct_pb";
 import { NativeProvider, packageRoot, type NativeDiffResult } from "./native-provider";
 
 /**
  * `pulumi-resource-mcp-tunnels`: the engine starts it as the `mcp-tunnels` resource plugin.
  *
  * The Node SDK's provider server (`@pulumi/pulumi/provider`) answers diff with changes and
- * replaces only, and ignores Configure's variables. Its gRPC handlers for those two are replaced
+ * replaces only, and ignores Configure's variables, and has no CheckConfig. Its gRPC handlers for those three are replaced
  * as the service is registered, so that a preview shows each changed property with its kind
- * (`~ rotation: "1" => "2"`) and provider config reaches the kinds.
+ * (`~ rotation: "1" => "2"`) provider config reaches the kinds, and a provider instance's credentials rest secret in state.
  */
 type Handler = (call: { request: any }, callback: (error: unknown, response?: unknown) => void) => void;
 
@@ -48,6 +49,13 @@ function handlers(native: NativeProvider, original: Record<string, Handler>): Re
         .then((result) => callback(null, diffResponse(result)))
         .catch((error: unknown) => callback(error));
     },
+    checkConfig: (call, callback) => {
+      const req = call.request as provproto.CheckRequest;
+      native
+        .checkConfig(req.getNews()?.toJavaScript() ?? {})
+        .then((inputs) => callback(null, new provproto.CheckResponse().setInputs(sdkOwn<typeof structproto>("google-protobuf/google/protobuf/struct_pb").Struct.fromJavaScript(inputs as Record<string, structproto.JavaScriptValue>))))
+        .catch((error: unknown) => callback(error));
+    },
     configure: (call, callback) => {
       const variables = new Map((call.request as provproto.ConfigureRequest).getVariablesMap().toArray());
       native.configure(variables).then(
@@ -58,11 +66,16 @@ function handlers(native: NativeProvider, original: Record<string, Handler>): Re
   };
 }
 
-/** Registers the native handlers on the gRPC server the SDK builds (the grpc-js it loads itself). */
-function overrideOnRegistration(native: NativeProvider): void {
+/** A module as the SDK loads it (its own grpc-js and google-protobuf, which this package does not depend on). */
+function sdkOwn<T>(name: string): T {
   const sdkDir = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const grpc = require(require.resolve("@grpc/grpc-js", { paths: [sdkDir] })) as { Server: { prototype: { addService(service: unknown, impl: object): void } } };
+  return require(require.resolve(name, { paths: [sdkDir] })) as T;
+}
+
+/** Registers the native handlers on the gRPC server the SDK builds. */
+function overrideOnRegistration(native: NativeProvider): void {
+  const grpc = sdkOwn<{ Server: { prototype: { addService(service: unknown, impl: object): void } } }>("@grpc/grpc-js");
   const addService = grpc.Server.prototype.addService;
   grpc.Server.prototype.addService = function (service: unknown, impl: object) {
     const own = impl as Record<string, Handler>;

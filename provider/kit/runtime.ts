@@ -19,6 +19,8 @@ export const CONFIG_TO_ENV = {
   clockOffsetSeconds: "MCP_TUNNELS_CLOCK_OFFSET_SECONDS",
 } as const;
 export type ConfigKey = keyof typeof CONFIG_TO_ENV;
+/** The settings that are credentials: kept secret wherever they are recorded (a provider's inputs in state). */
+export const SECRET_CONFIG_KEYS: readonly ConfigKey[] = ["identityToken", "authToken", "adminAuthToken"];
 export const CONFIG_NAMESPACE = "mcpTunnels";
 
 /** What one provider process knows about its environment: stack config over process env. */
