@@ -7,7 +7,7 @@ export PATH := $(ROOT)/.tools/node/bin:$(ROOT)/.tools/pulumi/bin:$(PATH)
 export PULUMI_SKIP_UPDATE_CHECK := true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION := true
 
-.PHONY: toolchain deps build native-provider package test test-unit test-e2e lint demo demo-clean emulator bench soak generate check-generated clean
+.PHONY: toolchain deps build native-provider package test test-unit test-e2e lint demo demo-clean emulator bench soak generate generate-sdks check-generated clean
 
 toolchain:
 	@bash scripts/toolchain.sh node
@@ -71,9 +71,14 @@ generate: build
 	node dist/scripts/generate-schema.js
 	node dist/scripts/generate-docs.js
 
+# generated-sdks/{nodejs,go,python} are generated from schema.json by Pulumi's own code generators
+# (scripts/generate-sdks.ts); run after `make generate`, never edit them by hand.
+generate-sdks: toolchain build
+	node dist/scripts/generate-sdks-cli.js
+
 # The drift check is a unit test (scripts/generate.test.ts), so `make test` runs it as well.
 check-generated: toolchain
-	npx vitest run --project unit scripts/generate.test.ts
+	npx vitest run --project unit scripts/generate.test.ts scripts/generated-sdks.test.ts
 
 emulator: build
 	node dist/emulator/cli.js --port $${PORT:-8787}
