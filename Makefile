@@ -27,6 +27,7 @@ node_modules/.installed: package-lock.json
 
 build: deps
 	npx tsc -p tsconfig.build.json
+	@bash scripts/build-native-sdk.sh
 	@ln -sfn .. node_modules/pulumi-mcp-tunnels
 
 # The native resource provider plugin, for programs in any language: puts the executable
@@ -45,7 +46,7 @@ package: deps
 	  | while IFS= read -r -d '' file; do if [[ -e "$$file" ]]; then printf '%s\0' "$$file"; fi; done \
 	  | xargs -0 cp --parents -t "$(PACKAGE_DIR)/tree"
 	@ln -s "$(ROOT)/node_modules" "$(PACKAGE_DIR)/tree/node_modules"
-	cd "$(PACKAGE_DIR)/tree" && npx tsc -p tsconfig.build.json
+	cd "$(PACKAGE_DIR)/tree" && npx tsc -p tsconfig.build.json && bash scripts/build-native-sdk.sh
 	cd "$(PACKAGE_DIR)/tree" && npm pack --pack-destination "$(PACKAGE_DIR)" --json --loglevel=error > "$(PACKAGE_DIR)/pack.json"
 	@echo "$$(ls "$(PACKAGE_DIR)"/*.tgz)"
 
