@@ -7,7 +7,7 @@ export PATH := $(ROOT)/.tools/node/bin:$(ROOT)/.tools/pulumi/bin:$(PATH)
 export PULUMI_SKIP_UPDATE_CHECK := true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION := true
 
-.PHONY: toolchain deps build native-provider package test test-unit test-e2e lint demo demo-clean emulator bench soak generate check-generated clean
+.PHONY: toolchain deps build native-provider package test test-unit test-e2e lint demo demo-clean emulator bench soak generate generate-sdks check-generated clean
 
 toolchain:
 	@bash scripts/toolchain.sh node
@@ -27,6 +27,7 @@ node_modules/.installed: package-lock.json
 
 build: deps
 	npx tsc -p tsconfig.build.json
+	@bash scripts/build-native-sdk.sh
 	@ln -sfn .. node_modules/pulumi-mcp-tunnels
 
 # The native resource provider plugin, for programs in any language: puts the executable
@@ -45,7 +46,7 @@ package: deps
 	  | while IFS= read -r -d '' file; do if [[ -e "$$file" ]]; then printf '%s\0' "$$file"; fi; done \
 	  | xargs -0 cp --parents -t "$(PACKAGE_DIR)/tree"
 	@ln -s "$(ROOT)/node_modules" "$(PACKAGE_DIR)/tree/node_modules"
-	cd "$(PACKAGE_DIR)/tree" && npx tsc -p tsconfig.build.json
+	cd "$(PACKAGE_DIR)/tree" && npx tsc -p tsconfig.build.json && bash scripts/build-native-sdk.sh
 	cd "$(PACKAGE_DIR)/tree" && npm pack --pack-destination "$(PACKAGE_DIR)" --json --loglevel=error > "$(PACKAGE_DIR)/pack.json"
 	@echo "$$(ls "$(PACKAGE_DIR)"/*.tgz)"
 
@@ -71,9 +72,14 @@ generate: build
 	node dist/scripts/generate-schema.js
 	node dist/scripts/generate-docs.js
 
+# generated-sdks/{nodejs,go,python} are generated from schema.json by Pulumi's own code generators
+# (scripts/generate-sdks.ts); run after `make generate`, never edit them by hand.
+generate-sdks: toolchain build
+	node dist/scripts/generate-sdks-cli.js
+
 # The drift check is a unit test (scripts/generate.test.ts), so `make test` runs it as well.
 check-generated: toolchain
-	npx vitest run --project unit scripts/generate.test.ts
+	npx vitest run --project unit scripts/generate.test.ts scripts/generated-sdks.test.ts
 
 emulator: build
 	node dist/emulator/cli.js --port $${PORT:-8787}

@@ -33,6 +33,8 @@ const LAYERS: { folder: string; may: string[]; notPackages?: RegExp[] }[] = [
   { folder: "scripts", may: ["*"] },
   { folder: "bench", may: ["*"] },
   { folder: "test", may: ["*"] },
+  // Pulumi's generated SDKs (make generate-sdks): each imports only itself and its language's Pulumi SDK.
+  { folder: "generated-sdks", may: [] },
   // An example is a project a user copies: it imports the package by name, nothing outside itself by path.
   { folder: "examples", may: [] },
 ];

@@ -10,7 +10,7 @@ import { COMPONENT_SCHEMAS, RESOURCE_SCHEMAS } from "../core/schemas/index";
 import { COMPONENT_TYPE } from "../core/schemas/tunnel-deployment";
 import { generateDocs } from "./docs-generator";
 import { constructorStatement, generatedDocs, generatedSchema, readSources, repoRoot, SCHEMA_FILE, staleDocs } from "./generate-files";
-import { generateNodejsSdk, hermeticPulumiEnv } from "./generate-nodejs-sdk";
+import { generateNodejsSdk, hermeticPulumiEnv } from "./generate-sdks";
 import { generateSchemaJson, packageModel, packageSpec, type GeneratorSources, type ResourceModel } from "./schema-generator";
 
 const run = promisify(execFile);

@@ -1,0 +1,2 @@
+// Pulumi dynamic-provider resources for Anthropic MCP tunnels: tunnels, CA certificates, tunnel tokens and WIF bindings as code.
+package mcptunnels
