@@ -50,7 +50,8 @@ package: deps
 	cd "$(PACKAGE_DIR)/tree" && npm pack --pack-destination "$(PACKAGE_DIR)" --json --loglevel=error > "$(PACKAGE_DIR)/pack.json"
 	@echo "$$(ls "$(PACKAGE_DIR)"/*.tgz)"
 
-lint: deps
+# The tests typecheck against the built package where they import it by name (pulumi-mcp-tunnels/native).
+lint: build
 	npx tsc -p tsconfig.json --noEmit
 	npx tsc -p tsconfig.examples.json --noEmit
 
