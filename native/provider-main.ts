@@ -85,12 +85,32 @@ function overrideOnRegistration(native: NativeProvider): void {
   };
 }
 
+const USAGE = `usage: pulumi-resource-mcp-tunnels [ENGINE_ADDRESS]
+
+The mcp-tunnels resource plugin. The Pulumi engine starts it (it finds it on PATH) and talks to it
+over gRPC; it is not run by hand. Programs declare its types as mcp-tunnels:index:<Type> (see
+schema.json).
+
+  -h, --help      print this help and exit
+  -v, --version   print the version and exit
+`;
+
 function main(): Promise<void> {
   const root = packageRoot();
   const { version } = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { version: string };
+  // The engine passes its address and its own flags (--logtostderr, -v=N, --tracing …), never these.
+  const args = process.argv.slice(2);
+  if (args.length === 1 && (args[0] === "--help" || args[0] === "-h")) {
+    process.stdout.write(USAGE);
+    return Promise.resolve();
+  }
+  if (args.length === 1 && (args[0] === "--version" || args[0] === "-v")) {
+    process.stdout.write(`${version}\n`);
+    return Promise.resolve();
+  }
   const native = new NativeProvider(version, fs.readFileSync(path.join(root, "schema.json"), "utf8"));
   overrideOnRegistration(native);
-  return provider.main(native, process.argv.slice(2));
+  return provider.main(native, args);
 }
 
 if (require.main === module) void main();

@@ -11,6 +11,7 @@ const BIN = {
   "mcp-tunnels": join(REPO, "dist/sdk/cli/mcp-tunnels.js"),
   "mcp-tunnels-emulator": join(REPO, "dist/emulator/cli.js"),
   "run-example": join(REPO, "dist/scripts/run-example.js"),
+  "pulumi-resource-mcp-tunnels": join(REPO, "dist/native/provider-main.js"),
 } as const;
 const { version } = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { version: string };
 
@@ -55,6 +56,8 @@ describe("the package's commands answer --help on stdout and refuse what they do
     ["an unknown emulator option", "mcp-tunnels-emulator", ["--frobnicate"], 2, "stderr", /^mcp-tunnels-emulator: Unknown option '--frobnicate'/],
     ["an emulator argument", "mcp-tunnels-emulator", ["8787"], 2, "stderr", /^mcp-tunnels-emulator: unexpected argument "8787"\n/],
     ["a port that is not a number", "mcp-tunnels-emulator", ["--port", "http"], 2, "stderr", /^mcp-tunnels-emulator: --port must be an integer from 0 to 65535\n/],
+    ["the resource plugin's help (the engine runs it; a person may still ask)", "pulumi-resource-mcp-tunnels", ["--help"], 0, "stdout", /^usage: pulumi-resource-mcp-tunnels \[ENGINE_ADDRESS\]\n/],
+    ["the resource plugin's version", "pulumi-resource-mcp-tunnels", ["--version"], 0, "stdout", new RegExp(`^${version.replace(/\./g, "\\.")}\n$`)],
     ["the example runner's help", "run-example", ["--help"], 0, "stdout", /^usage: node dist\/scripts\/run-example\.js <example>/],
     ["an unknown example-runner option", "run-example", ["quickstart", "up", "--frobnicate"], 2, "stderr", /Unknown option '--frobnicate'/],
   ];
@@ -64,7 +67,7 @@ describe("the package's commands answer --help on stdout and refuse what they do
     expect(result.status).toBe(status);
     expect(result[stream]).toMatch(text);
     expect(result[stream === "stdout" ? "stderr" : "stdout"]).toBe("");
-    if (status === 2 && bin !== "run-example") expect(result.stderr).toMatch(USAGE_HINT);
+    if (status === 2 && bin !== "run-example" && bin !== "pulumi-resource-mcp-tunnels") expect(result.stderr).toMatch(USAGE_HINT);
     expect(`${result.stdout}${result.stderr}`).not.toMatch(/\n\s+at .+:\d+:\d+/);
   });
 
