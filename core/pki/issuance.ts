@@ -1,4 +1,5 @@
 import { webcrypto } from "node:crypto";
+import { DAY_MS } from "../contract/time";
 import { PkiError } from "./errors";
 import { fingerprintOfDer } from "./fingerprint";
 import { toPem } from "./pem";
@@ -16,7 +17,6 @@ export interface GeneratedCertificate {
 
 /** Certificates start this far in the past so a verifier whose clock lags still accepts them. */
 export const CLOCK_SKEW_MS = 5 * 60 * 1000;
-const DAY_MS = 24 * 60 * 60 * 1000;
 const SERIAL_BYTES = 16;
 
 export function validityWindow(now: Date, validityDays: number): { notBefore: Date; notAfter: Date } {

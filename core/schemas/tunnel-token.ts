@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { MAX_ROTATE_REASON_CHARS, TUNNEL_ID_PATTERN } from "../contract/tunnels-api";
+import { DAY_MS } from "../contract/time";
 import { derivedField, field, messages, type ResourceSchema } from "./field";
 import { MAX_VALIDITY_DAYS, rotation } from "./shared-fields";
 
@@ -38,7 +39,6 @@ export const tunnelTokenSchema = { typeName: "TunnelToken" as const, inputs, out
 export type TunnelTokenInputs = z.output<typeof inputs>;
 export type TunnelTokenOutputs = z.output<typeof outputs>;
 
-const DAY_MS = 86_400_000;
 
 /**
  * When the token's current rotation period began: `rotateAt` minus the period it was computed

@@ -1,3 +1,5 @@
+import { DAY_MS } from "../../core/contract/time";
+
 /** Time as the providers see it. Rotation and renewal are decided against this, never `Date.now()`. */
 export interface Clock {
   now(): Date;
@@ -26,12 +28,12 @@ export class FakeClock implements Clock {
     return new Date(this.current);
   }
   advanceDays(days: number): void {
-    this.current = new Date(this.current.getTime() + days * 86_400_000);
+    this.current = new Date(this.current.getTime() + days * DAY_MS);
   }
   set(time: Date | string): void {
     this.current = new Date(time);
   }
 }
 
-export const DAY_MS = 86_400_000;
+export { DAY_MS };
 export const addDays = (time: Date, days: number): Date => new Date(time.getTime() + days * DAY_MS);
